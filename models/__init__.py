@@ -1,0 +1,6 @@
+"""Data and rules: the engine core and one module per record type.
+
+Importing `models` registers every record type, so the registry is complete.
+"""
+
+from models import accounts, appstate, attachments, audit, changes, comments, lookups, permissions, views  # noqa: F401

@@ -1,0 +1,158 @@
+"""Users, roles, passwords and sign-in."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import secrets
+
+from passlib.context import CryptContext
+from sqlalchemy import Boolean, Column, ForeignKey, Integer, String, Table, select, true
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
+
+from models.base import Base, IdMixin, TimestampMixin, VersionMixin, utcnow
+from models.engine import ALL, RecordType
+from models.lookups import Department, LookupType
+
+SEEDED_ROLES = {
+    'staff': 'Lab staff',
+    'hod': 'Head of department',
+    'management': 'Management',
+    'admin': 'Administrator',
+}
+
+_passwords = CryptContext(schemes=['argon2'], deprecated='auto')
+
+user_roles = Table(
+    'user_roles',
+    Base.metadata,
+    Column('user_id', Integer, ForeignKey('users.id', ondelete='CASCADE'), primary_key=True),
+    Column('role_id', Integer, ForeignKey('roles.id', ondelete='CASCADE'), primary_key=True, index=True),
+)
+
+
+class Role(IdMixin, TimestampMixin, VersionMixin, Base):
+    __tablename__ = 'roles'
+    name: Mapped[str] = mapped_column(String(50), unique=True, info={'label': 'Name', 'help': 'Short key, e.g. hod'})
+    label_text: Mapped[str | None] = mapped_column(String(100), info={'label': 'Label'})
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true(), info={'label': 'Active'})
+
+
+class User(IdMixin, TimestampMixin, VersionMixin, Base):
+    __tablename__ = 'users'
+    email: Mapped[str] = mapped_column(String(255), unique=True, info={'label': 'Email'})
+    name: Mapped[str] = mapped_column(String(120), info={'label': 'Name'})
+    phone: Mapped[str | None] = mapped_column(String(30), info={'label': 'Phone'})
+    department_id: Mapped[int | None] = mapped_column(ForeignKey('departments.id'), index=True,
+                                                      info={'label': 'Department'})
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true(), index=True,
+                                         info={'label': 'Active'})
+    password_hash: Mapped[str] = mapped_column(String(255), default='', info={'secret': True})
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0, server_default='0', info={'label': 'Failed logins'})
+    locked_until: Mapped[dt.datetime | None] = mapped_column(info={'label': 'Locked until'})
+    last_login_at: Mapped[dt.datetime | None] = mapped_column(info={'label': 'Last login'})
+
+    roles: Mapped[list[Role]] = relationship(secondary=user_roles, lazy='selectin', info={'label': 'Roles'})
+    department: Mapped[Department | None] = relationship(lazy='joined')
+
+    @property
+    def role_names(self) -> frozenset[str]:
+        return frozenset(r.name for r in self.roles if r.active)
+
+
+@dataclasses.dataclass(frozen=True)
+class Actor:
+    """Who is acting: a user's identity and roles, detached from any session.
+
+    `via` names the channel when it is not the browser, e.g. ``'api token'``.
+    """
+
+    id: int | None
+    email: str
+    name: str
+    roles: frozenset[str]
+    department_id: int | None = None
+    via: str = ''
+
+    @classmethod
+    def of(cls, user: User, via: str = '') -> Actor:
+        return cls(user.id, user.email, user.name, user.role_names, user.department_id, via)
+
+    @property
+    def label(self) -> str:
+        return f'{self.email} ({self.via})' if self.via else self.email
+
+    def has(self, *roles: str) -> bool:
+        return bool(self.roles.intersection(roles))
+
+
+SYSTEM = Actor(None, 'system', 'Labdesk', frozenset({'admin'}), via='system')
+
+
+def hash_password(password: str) -> str:
+    return _passwords.hash(password)
+
+
+def verify_password(user: User, password: str) -> bool:
+    """Check `password`; rehash it in place when the stored hash is outdated."""
+    if not user.password_hash:
+        return False
+    ok, new_hash = _passwords.verify_and_update(password, user.password_hash)
+    if ok and new_hash:
+        user.password_hash = new_hash
+    return ok
+
+
+def password_problem(password: str) -> str | None:
+    if len(password) < 8:
+        return 'Use at least 8 characters.'
+    if password.isdigit() or password.isalpha():
+        return 'Mix letters with digits or symbols.'
+    return None
+
+
+def generate_password() -> str:
+    return secrets.token_urlsafe(12)
+
+
+def find_user(session: Session, email: str) -> User | None:
+    return session.scalar(select(User).where(User.email == email.strip().lower()))
+
+
+def roles_by_name(session: Session, names: list[str]) -> list[Role]:
+    return list(session.scalars(select(Role).where(Role.name.in_(names))))
+
+
+class Roles(LookupType, model=Role):
+    icon = 'badge'
+    nav_group = 'Admin'
+    title_field = Role.name
+    permissions = {'admin': ALL}
+
+
+class Users(RecordType, model=User):
+    icon = 'people'
+    nav_group = 'Admin'
+    list_columns = [User.name, User.email, User.department_id, User.roles, User.active, User.last_login_at]
+    form_fields = [User.name, User.email, User.phone, User.department_id, User.roles, User.active]
+    readonly_fields = [User.last_login_at, User.locked_until]
+    search_fields = [User.name, User.email]
+    filters = [User.department_id, User.roles, User.active]
+    title_field = User.name
+    default_sort = User.name.asc()
+    permissions = {'admin': ALL, 'management': frozenset({'view', 'export'})}
+
+    @classmethod
+    def validate(cls, values: dict, record: User | None) -> dict[str, str]:
+        email = values.get('email')
+        if email is not None and ('@' not in email or email.strip() != email or ' ' in email):
+            return {'email': 'Enter an email address like name@lab.in.'}
+        if email is not None:
+            values['email'] = email.lower()
+        return {}
+
+
+def touch_login(user: User) -> None:
+    user.failed_logins = 0
+    user.locked_until = None
+    user.last_login_at = utcnow()

@@ -1,0 +1,53 @@
+"""The database engine and sessions; configured once per process by `configure`."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.orm import Session, sessionmaker
+
+_engine: Engine | None = None
+_sessionmaker: sessionmaker[Session] | None = None
+
+
+def configure(url: str, **kwargs: Any) -> Engine:
+    """(Re)bind the process to the database at `url`."""
+    global _engine, _sessionmaker  # noqa: PLW0603 - one engine per process, rebound by tests
+    if _engine is not None:
+        _engine.dispose()
+    if url.startswith('sqlite'):
+        kwargs.setdefault('connect_args', {'check_same_thread': False, 'timeout': 30})
+    else:
+        kwargs.setdefault('pool_pre_ping', True)
+        kwargs.setdefault('pool_recycle', 3600)
+    _engine = create_engine(url, **kwargs)
+    if url.startswith('sqlite'):
+        event.listen(_engine, 'connect', _sqlite_pragmas)
+    _sessionmaker = sessionmaker(_engine, expire_on_commit=False)
+    return _engine
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute('PRAGMA journal_mode=WAL')
+    cursor.execute('PRAGMA foreign_keys=ON')
+    cursor.execute('PRAGMA synchronous=NORMAL')
+    cursor.close()
+
+
+def engine() -> Engine:
+    if _engine is None:
+        raise RuntimeError('models.db.configure(url) has not been called')
+    return _engine
+
+
+@contextmanager
+def session() -> Iterator[Session]:
+    """A session that commits on success and rolls back on error."""
+    if _sessionmaker is None:
+        raise RuntimeError('models.db.configure(url) has not been called')
+    with _sessionmaker() as s, s.begin():
+        yield s

@@ -1,0 +1,176 @@
+"""List queries: the filters, search, sort and paging of a list view, as one value.
+
+`ListParams` round-trips through a URL query string, so a view can be bookmarked, shared
+and saved. `build` turns it into a SELECT under the actor's visibility rule; the list page,
+the board, the export and the API all use it, so they always show the same rows.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from typing import Any
+from urllib.parse import urlencode
+
+from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy.orm import Session, aliased
+
+from models.accounts import Actor
+from models.engine import RecordType, for_model
+from models.permissions import visible_query
+from models.settings import get_settings
+from models.values import coerce
+
+COUNT_CAP = 10_000
+MAX_PER_PAGE = 200
+
+
+@dataclasses.dataclass
+class ListParams:
+    q: str = ''
+    sort: str = ''  # field name, '-' prefix for descending; '' = the declaration's default
+    page: int = 1
+    per_page: int = 25
+    filters: dict[str, str] = dataclasses.field(default_factory=dict)  # field → value ('' = any)
+    date_from: str = ''  # YYYY-MM-DD, local
+    date_to: str = ''
+    mine: bool = False
+    columns: list[str] = dataclasses.field(default_factory=list)  # [] = the declaration's list columns
+
+    @classmethod
+    def from_query(cls, rt: type[RecordType], query: dict[str, Any]) -> ListParams:
+        """Read URL parameters, dropping whatever does not fit `rt` rather than failing."""
+        p = cls(q=str(query.get('q', ''))[:200], sort=str(query.get('sort', '')))
+        if p.sort.lstrip('-') not in rt.fields:
+            p.sort = ''
+        p.page = _int(query.get('page'), 1, 1, 10**7)
+        p.per_page = _int(query.get('per_page'), 25, 1, MAX_PER_PAGE)
+        p.filters = {k[2:]: str(v) for k, v in query.items()
+                     if k.startswith('f.') and k[2:] in filterable(rt) and str(v) != ''}
+        p.date_from = _date_text(query.get('from'))
+        p.date_to = _date_text(query.get('to'))
+        p.mine = str(query.get('mine', '')) in ('1', 'true', 'yes')
+        cols = [c for c in str(query.get('cols', '')).split(',') if c in rt.fields]
+        p.columns = cols
+        return p
+
+    def to_query(self) -> dict[str, str]:
+        out = {'q': self.q, 'sort': self.sort, 'page': str(self.page) if self.page > 1 else '',
+               'per_page': str(self.per_page) if self.per_page != 25 else '',
+               'from': self.date_from, 'to': self.date_to, 'mine': '1' if self.mine else '',
+               'cols': ','.join(self.columns)}
+        out.update({f'f.{k}': v for k, v in self.filters.items()})
+        return {k: v for k, v in out.items() if v}
+
+    def url(self, base: str) -> str:
+        query = urlencode(self.to_query())
+        return f'{base}?{query}' if query else base
+
+    def visible_columns(self, rt: type[RecordType]) -> list[str]:
+        return self.columns or list(rt.list_columns)
+
+
+def filterable(rt: type[RecordType]) -> list[str]:
+    names = list(rt.filters)
+    if rt.workflow and rt.workflow.field.key not in names:
+        names.insert(0, rt.workflow.field.key)
+    if rt.assignee_field and rt.assignee_field not in names:
+        names.append(rt.assignee_field)
+    return names
+
+
+def build(session: Session, actor: Actor, rt: type[RecordType], p: ListParams, *, sort: bool = True) -> Select[Any]:
+    """The SELECT of what the list shows for `actor` (no paging)."""
+    stmt = visible_query(session, actor, rt)
+    model = rt.model
+    for name, value in p.filters.items():
+        stmt = stmt.where(_filter(rt, name, value))
+    if p.q.strip():
+        stmt = stmt.where(search_clause(rt, p.q))
+    tz = get_settings().tz
+    if rt.date_field and (p.date_from or p.date_to):
+        col = getattr(model, rt.date_field)
+        if p.date_from:
+            stmt = stmt.where(col >= _local_midnight(p.date_from, tz))
+        if p.date_to:
+            stmt = stmt.where(col < _local_midnight(p.date_to, tz) + dt.timedelta(days=1))
+    if p.mine and rt.owner_field:
+        stmt = stmt.where(getattr(model, rt.owner_field) == actor.id)
+    if sort:
+        stmt = _sorted(rt, stmt, p.sort)
+    return stmt
+
+
+def search_clause(rt: type[RecordType], text: str) -> Any:
+    """Every word must appear in one of the search fields."""
+    words = [w for w in text.split() if w][:8]
+    cols = [getattr(rt.model, n) for n in rt.search_fields]
+    if not cols:
+        cols = [rt.title_field]
+    return and_(*[or_(*[c.ilike(f'%{_escape(w)}%', escape='\\') for c in cols]) for w in words])
+
+
+def _escape(word: str) -> str:
+    return word.replace('\\', '\\\\').replace('%', '\\%').replace('_', '\\_')
+
+
+def _filter(rt: type[RecordType], name: str, value: str) -> Any:
+    field = rt.fields[name]
+    col = getattr(rt.model, name)
+    if field.kind == 'multi':
+        return col.any(field.target.id == _int(value, 0, 0, 2**53))
+    if value == '-':
+        return col.is_(None)
+    values = value.split('|')
+    try:
+        coerced = [coerce(field, v, get_settings().tz) for v in values]
+    except ValueError:
+        return col.is_(None) & col.is_not(None)  # an impossible value matches nothing
+    return col.in_(coerced) if len(coerced) > 1 else col == coerced[0]
+
+
+def _sorted(rt: type[RecordType], stmt: Select[Any], sort: str) -> Select[Any]:
+    if not sort:
+        return stmt.order_by(rt.default_sort, rt.model.id.desc())
+    name = sort.lstrip('-')
+    desc = sort.startswith('-')
+    field = rt.fields[name]
+    col: Any = getattr(rt.model, name)
+    if field.kind == 'multi':
+        return stmt.order_by(rt.default_sort, rt.model.id.desc())
+    if field.kind == 'ref' and (target_rt := for_model(field.target)) is not None:
+        target = aliased(field.target)
+        stmt = stmt.outerjoin(target, col == target.id)
+        col = getattr(target, target_rt.title_field.key)
+    order = col.desc() if desc else col.asc()
+    return stmt.order_by(order, rt.model.id.desc() if desc else rt.model.id.asc())
+
+
+def page(session: Session, actor: Actor, rt: type[RecordType], p: ListParams) -> list[Any]:
+    stmt = build(session, actor, rt, p)
+    return list(session.scalars(stmt.limit(p.per_page).offset((p.page - 1) * p.per_page)).unique())
+
+
+def count(session: Session, actor: Actor, rt: type[RecordType], p: ListParams, cap: int = COUNT_CAP) -> tuple[int, bool]:
+    """How many rows match, counting at most `cap` + 1; returns (count, capped)."""
+    inner = build(session, actor, rt, p, sort=False).with_only_columns(rt.model.id).limit(cap + 1).subquery()
+    n = session.scalar(select(func.count()).select_from(inner)) or 0
+    return (cap, True) if n > cap else (n, False)
+
+
+def _local_midnight(day: str, tz: Any) -> dt.datetime:
+    return dt.datetime.combine(dt.date.fromisoformat(day), dt.time(), tz).astimezone(dt.UTC)
+
+
+def _date_text(value: Any) -> str:
+    try:
+        return dt.date.fromisoformat(str(value)).isoformat()
+    except ValueError:
+        return ''
+
+
+def _int(value: Any, default: int, low: int, high: int) -> int:
+    try:
+        return max(low, min(high, int(value)))
+    except (TypeError, ValueError):
+        return default

@@ -1,0 +1,69 @@
+"""Settings from the environment and `.env`; documented in README.md."""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from pydantic import field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_SECRET = 'change-me'
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file='.env', extra='ignore')
+
+    data_dir: Path = Path('./data')
+    database_url: str = ''
+    port: int = 8080
+    secret_key: str = DEFAULT_SECRET
+    timezone: str = 'Asia/Kolkata'
+    embedded_worker: bool = True
+    env: str = 'development'
+    admin_email: str = ''
+    admin_password: str = ''
+    session_idle_minutes: int = 60
+    max_upload_mb: int = 20
+    lockout_attempts: int = 5
+    lockout_minutes: int = 15
+
+    @field_validator('timezone')
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        ZoneInfo(value)  # raises for an unknown zone, naming it
+        return value
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def db_url(self) -> str:
+        return self.database_url or f'sqlite:///{(self.data_dir / "labdesk.db").resolve()}'
+
+    @property
+    def uploads_dir(self) -> Path:
+        return self.data_dir / 'uploads'
+
+    def problems(self) -> list[str]:
+        """What keeps this configuration from running in production."""
+        if self.env != 'production':
+            return []
+        found = []
+        if self.secret_key in ('', DEFAULT_SECRET) or len(self.secret_key) < 16:
+            found.append('SECRET_KEY must be set to a random value of 16 characters or more')
+        if self.admin_password and len(self.admin_password) < 12:
+            found.append('ADMIN_PASSWORD must have 12 characters or more')
+        return found
+
+
+@functools.cache
+def get_settings() -> Settings:
+    return Settings()
+
+
+def reload_settings() -> Settings:
+    get_settings.cache_clear()
+    return get_settings()
