@@ -156,3 +156,75 @@ def touch_login(user: User) -> None:
     user.failed_logins = 0
     user.locked_until = None
     user.last_login_at = utcnow()
+
+
+class SignInRefused(Exception):
+    """Wrong credentials, an inactive account or a lockout; the message is safe to show."""
+
+
+def authenticate(email: str, password: str, *, source: str = 'web') -> Actor:
+    """Check credentials with lockout; every success, failure and lockout is audited.
+
+    Runs its own transaction so that a failure is counted even though it raises.
+    """
+    from models import db
+
+    refusal: str | None = None
+    with db.session() as session:
+        user = find_user(session, email or '')
+        refusal = _check_credentials(session, user, email, password, source)
+        actor = Actor.of(user) if user is not None and refusal is None else None
+    if refusal is not None or actor is None:
+        raise SignInRefused(refusal or 'Wrong email or password.')
+    return actor
+
+
+def _check_credentials(session: Session, user: User | None, email: str, password: str, source: str) -> str | None:
+    from models import audit
+    from models.settings import get_settings
+
+    settings = get_settings()
+    now = utcnow()
+    if user is None or not user.active:
+        audit.record(session, (email or '?')[:200], 'login_failed', note=f'{source}: unknown or inactive account')
+        return 'Wrong email or password.'
+    if user.locked_until and user.locked_until > now:
+        audit.record(session, Actor.of(user), 'login_locked', note=f'{source}: attempt while locked')
+        minutes = max(1, int((user.locked_until - now).total_seconds() // 60) + 1)
+        return f'Too many failed attempts. Try again in {minutes} minutes.'
+    if not verify_password(user, password or ''):
+        user.failed_logins += 1
+        audit.record(session, Actor.of(user), 'login_failed', note=f'{source}: wrong password ({user.failed_logins})')
+        if user.failed_logins >= settings.lockout_attempts:
+            user.locked_until = now + dt.timedelta(minutes=settings.lockout_minutes)
+            user.failed_logins = 0
+            audit.record(session, Actor.of(user), 'lockout', note=f'locked for {settings.lockout_minutes} minutes')
+            return f'Too many failed attempts. Try again in {settings.lockout_minutes} minutes.'
+        return 'Wrong email or password.'
+    touch_login(user)
+    audit.record(session, Actor.of(user), 'login', note=source)
+    return None
+
+
+def change_password(session: Session, actor: Actor, user_id: int, new_password: str,
+                    current_password: str | None = None) -> None:
+    """Set a password: your own (needs the current one) or, for an admin, anyone's (a reset)."""
+    from models import audit
+    from models.values import ValidationError
+
+    user = session.get(User, user_id)
+    if user is None:
+        raise ValidationError({'': 'No such user.'})
+    own = actor.id == user_id
+    if not own and not actor.has('admin'):
+        raise ValidationError({'': 'Only an administrator may reset another user\'s password.'})
+    if own and current_password is not None and not verify_password(user, current_password):
+        raise ValidationError({'current': 'That is not your current password.'})
+    problem = password_problem(new_password or '')
+    if problem:
+        raise ValidationError({'new': problem})
+    user.password_hash = hash_password(new_password)
+    user.failed_logins = 0
+    user.locked_until = None
+    audit.record(session, actor, 'password_change' if own else 'password_reset', record_type='users',
+                 record_id=user.id)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import String, Text, select
+from sqlalchemy import String, Text, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from models.base import Base, utcnow
@@ -19,12 +20,15 @@ class AppState(Base):
 
 
 def put(session: Session, key: str, value: str) -> None:
-    row = session.get(AppState, key)
-    if row is None:
-        session.add(AppState(key=key, value=value, updated_at=utcnow()))
-    else:
-        row.value = value
-        row.updated_at = utcnow()
+    """Insert or update; safe when two processes write the same key at once."""
+    if session.get(AppState, key) is None:
+        try:
+            with session.begin_nested():
+                session.add(AppState(key=key, value=value, updated_at=utcnow()))
+            return
+        except IntegrityError:
+            pass  # the other writer won the insert: update its row below
+    session.execute(update(AppState).where(AppState.key == key).values(value=value, updated_at=utcnow()))
 
 
 def get(session: Session, key: str) -> AppState | None:

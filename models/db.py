@@ -15,7 +15,7 @@ _sessionmaker: sessionmaker[Session] | None = None
 
 def configure(url: str, **kwargs: Any) -> Engine:
     """(Re)bind the process to the database at `url`."""
-    global _engine, _sessionmaker  # noqa: PLW0603 - one engine per process, rebound by tests
+    global _engine, _sessionmaker
     if _engine is not None:
         _engine.dispose()
     if url.startswith('sqlite'):
@@ -36,6 +36,10 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute('PRAGMA foreign_keys=ON')
     cursor.execute('PRAGMA synchronous=NORMAL')
     cursor.close()
+
+
+def is_configured() -> bool:
+    return _engine is not None
 
 
 def engine() -> Engine:

@@ -1,0 +1,60 @@
+"""Labdesk: one process serving every screen and the API. Wiring only; see DESIGN.md."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+from nicegui import app, ui
+
+from models import db, migrate
+from models.settings import reload_settings
+
+log = logging.getLogger('labdesk')
+
+
+def setup() -> None:
+    """Settings, schema, first admin, routes and background work; ready for `ui.run`."""
+    logging.basicConfig(level=logging.INFO, format='%(asctime)s %(levelname)s %(name)s: %(message)s')
+    settings = reload_settings()
+    if settings.problems():
+        for problem in settings.problems():
+            log.error('refusing to start: %s', problem)
+        sys.exit(2)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    settings.uploads_dir.mkdir(parents=True, exist_ok=True)
+    db.configure(settings.db_url)
+    migrate.upgrade()
+    migrate.seed_roles()
+    generated = migrate.ensure_admin(settings.admin_email, settings.admin_password)
+    if generated:
+        log.warning('created the first administrator %s with password: %s  (shown once; change it)',
+                    settings.admin_email or 'admin@labdesk.local', generated)
+
+    import tasks
+    from api import health
+    from pages import files, live, session
+
+    app.add_middleware(session.AuthMiddleware)
+    health.mount()
+    files.mount()
+    app.on_startup(live.start)
+    if settings.embedded_worker:
+        app.on_startup(tasks.start_embedded)
+        app.on_shutdown(tasks.stop_embedded)
+
+
+if __name__ in {'__main__', '__mp_main__'}:
+    setup()
+    import pages  # noqa: F401  registers the routes
+
+    _settings = reload_settings()
+    ui.run(
+        title='Labdesk',
+        port=_settings.port,
+        storage_secret=_settings.secret_key,
+        reload=False,
+        show=False,
+        favicon='🧪',
+        reconnect_timeout=30,
+    )

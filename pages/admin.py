@@ -1,0 +1,191 @@
+"""Admin pages: the permission matrix, the lookup tables' Excel round trip, password resets."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from nicegui import events, run, ui
+from sqlalchemy import select
+
+from models import db
+from models.accounts import Actor, Role, change_password, generate_password
+from models.engine import REGISTRY, RecordType
+from models.permissions import PermissionDenied, require, role_allows, set_permission
+from models.values import ValidationError
+from pages.detail import DETAIL_EXTRAS
+from pages.layout import frame
+from pages.records import record_type
+from pages.session import act, current_actor, page
+
+
+def _admin_only(actor: Actor) -> None:
+    if not actor.has('admin'):
+        raise PermissionDenied('Only administrators may change permissions.')
+
+
+@page('/admin/permissions')
+def permissions_page() -> None:
+    actor = current_actor()
+    _admin_only(actor)
+    with db.session() as s:
+        roles = list(s.scalars(select(Role.name).where(Role.active.is_(True)).order_by(Role.name)))
+    with frame('Permissions', actor):
+        ui.label('Permissions by role').classes('text-xl font-medium')
+        ui.label('Ticks start from each record type\'s defaults; every change is audited.').classes('text-gray-600')
+        for rt in REGISTRY.values():
+            with ui.expansion(rt.label_plural, icon=rt.icon).classes('w-full').props('dense'):
+                _matrix(rt, roles)
+
+
+def _matrix(rt: type[RecordType], roles: list[str]) -> None:
+    actions = rt.actions()
+    with db.session() as s, ui.grid(columns=len(actions) + 1).classes('gap-x-3 gap-y-0 items-center overflow-x-auto'):
+        ui.label('Role').classes('font-medium')
+        for action in actions:
+            ui.label(action.replace('transition:', '→ ')).classes('text-xs font-medium')
+        for role in roles:
+            ui.label(role)
+            for action in actions:
+                ui.checkbox(value=role_allows(s, role, rt, action),
+                            on_change=lambda e, r=role, a=action: _set(rt, r, a, e.value)) \
+                    .props(f'dense data-cell={rt.slug}:{role}:{action}')
+
+
+def _set(rt: type[RecordType], role: str, action: str, allowed: bool) -> None:
+    def save(actor: Actor) -> None:
+        _admin_only(actor)
+        with db.session() as s:
+            set_permission(s, actor, role, rt, action, allowed)
+
+    act(save)
+    ui.notify(f'{role}: {action} on {rt.label_plural.lower()} {"allowed" if allowed else "removed"}.')
+
+
+@page('/admin/import/{slug}')
+def import_page(slug: str) -> None:
+    actor = current_actor()
+    rt = record_type(slug)
+    with db.session() as s:
+        require(s, actor, rt, 'edit')
+    if not rt.lookup:
+        raise PermissionDenied(f'{rt.label_plural} are not a lookup table.')
+    with frame(f'{rt.label_plural}: Excel round trip', actor):
+        LookupImport(rt)
+
+
+class LookupImport:
+    """Download the table, edit it in Excel, upload it, check the preview, apply all or nothing."""
+
+    def __init__(self, rt: type[RecordType]) -> None:
+        self.rt = rt
+        self.data: bytes | None = None
+        ui.label(f'{rt.label_plural}: Excel round trip').classes('text-xl font-medium')
+        ui.markdown(
+            '1. Download the table. 2. Edit names, add rows (leave **id** empty), set **active** to FALSE to '
+            'deactivate. Rows you delete from the file are left as they are. 3. Upload it and check the '
+            'preview. 4. Apply: every change is saved, or none is.')
+        ui.button('Download current table', icon='download', on_click=self.download).props('outline')
+        ui.upload(label='Upload the edited .xlsx', auto_upload=True, max_file_size=10 * 2**20,
+                  on_upload=self.uploaded).props('accept=.xlsx flat bordered').classes('w-full max-w-md')
+        self.preview_area = ui.column().classes('w-full')
+
+    async def download(self) -> None:
+        from reports.export import export_filename
+        from reports.imports import export_lookup
+
+        path = Path(tempfile.mkdtemp(prefix='labdesk-lookup-')) / export_filename(self.rt)
+        count = await run.io_bound(act, lambda actor: export_lookup(actor, self.rt, path))
+        if count is not None:
+            ui.download.file(path, path.name)
+
+    async def uploaded(self, event: events.UploadEventArguments) -> None:
+        from reports.imports import preview
+
+        self.data = await event.file.read()
+        try:
+            result = await run.io_bound(act, lambda actor: preview(actor, self.rt, self.data))
+        except ValueError as exc:
+            self._show_error(str(exc))
+            return
+        if result is not None:
+            self._show(result)
+
+    def _show_error(self, message: str) -> None:
+        self.preview_area.clear()
+        with self.preview_area:
+            ui.label(message).classes('text-red-700')
+
+    def _show(self, result: Any) -> None:
+        self.preview_area.clear()
+        with self.preview_area:
+            ui.label(f'Preview: {len(result.inserts)} new, {len(result.updates)} changed, '
+                     f'{len(result.deactivations)} deactivated, {result.unchanged} unchanged, '
+                     f'{len(result.errors)} errors').classes('font-medium').props('data-test=preview-summary')
+            _section('New', [_describe_row(r) for r in result.inserts])
+            _section('Changed', [_describe_row(r) for r in result.updates])
+            _section('Deactivated', [_describe_row(r) for r in result.deactivations])
+            _section('Errors', [_describe_row(r) for r in result.errors], error=True)
+            if result.errors:
+                ui.label('Fix the errors in the file and upload it again; nothing has been saved.') \
+                    .classes('text-red-700')
+            elif result.inserts or result.updates or result.deactivations:
+                ui.button('Apply all changes', icon='done_all', on_click=self.apply)
+
+    async def apply(self) -> None:
+        from reports.imports import apply
+
+        try:
+            result = await run.io_bound(act, lambda actor: apply(actor, self.rt, self.data))
+        except (ValidationError, ValueError) as exc:
+            self._show_error(f'Nothing was saved: {exc}')
+            return
+        if result is not None:
+            self.preview_area.clear()
+            with self.preview_area:
+                ui.label(f'Applied: {len(result.inserts)} new, {len(result.updates)} changed, '
+                         f'{len(result.deactivations)} deactivated.').classes('text-green-800 font-medium')
+            ui.notify('Import applied.', type='positive')
+
+
+def _section(title: str, lines: list[str], error: bool = False) -> None:
+    if not lines:
+        return
+    ui.label(title).classes('font-medium mt-2' + (' text-red-700' if error else ''))
+    for line in lines[:500]:
+        ui.label(line).classes('text-sm' + (' text-red-700' if error else ''))
+    if len(lines) > 500:
+        ui.label(f'… and {len(lines) - 500} more').classes('text-sm')
+
+
+def _describe_row(row: Any) -> str:
+    """One preview line; rows are dataclasses or dicts from reports.imports."""
+    data = row if isinstance(row, dict) else vars(row)
+    parts = [f'row {data.get("row")}'] if data.get('row') is not None else []
+    parts += [f'{k}: {v}' for k, v in data.items() if k != 'row' and v not in (None, '', {}, [])]
+    return ' · '.join(parts)
+
+
+def _reset_password(user_id: int, actor: Actor) -> None:
+    if not actor.has('admin'):
+        return
+
+    def reset() -> None:
+        new = generate_password()
+
+        def save(admin: Actor) -> None:
+            with db.session() as s:
+                change_password(s, admin, user_id, new)
+
+        act(save)
+        with ui.dialog() as dialog, ui.card():
+            ui.label('New password (shown once; give it to the user):')
+            ui.label(new).classes('font-mono text-lg').props('data-test=new-password')
+            ui.button('Done', on_click=dialog.close)
+        dialog.open()
+
+    ui.button('Reset password', icon='key', on_click=reset).props('outline')
+
+
+DETAIL_EXTRAS['users'] = _reset_password

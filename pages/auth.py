@@ -1,0 +1,81 @@
+"""Sign in, sign out and the account page (change your own password)."""
+
+from __future__ import annotations
+
+from nicegui import ui
+
+from models import db
+from models.accounts import SignInRefused, authenticate, change_password
+from models.values import ValidationError
+from pages.layout import frame
+from pages.session import actor_or_none, current_actor, page, sign_in, sign_out
+
+
+@ui.page('/login')
+def login_page(next: str = '/') -> None:  # noqa: A002 - the query parameter is called next
+    if not next.startswith('/') or next.startswith('//'):
+        next = '/'  # noqa: A001 - never redirect off-site
+    if actor_or_none() is not None:
+        ui.navigate.to(next)
+        return
+    ui.page_title('Sign in · Labdesk')
+
+    def attempt() -> None:
+        error.set_text('')
+        try:
+            sign_in(authenticate(email.value, password.value, source='web'))
+        except SignInRefused as exc:
+            error.set_text(str(exc))
+            password.value = ''
+            return
+        ui.navigate.to(next)
+
+    with ui.card().classes('absolute-center w-11/12 max-w-sm'):
+        ui.label('Labdesk').classes('text-2xl font-bold text-primary')
+        ui.label('Sign in with your lab account').classes('text-gray-600')
+        email = ui.input('Email').props('type=email autocomplete=username autofocus').classes('w-full')
+        password = ui.input('Password', password=True, password_toggle_button=True) \
+            .props('autocomplete=current-password').classes('w-full').on('keydown.enter', attempt)
+        error = ui.label('').classes('text-red-700')
+        ui.button('Sign in', on_click=attempt).classes('w-full')
+
+
+@ui.page('/logout')
+def logout_page() -> None:
+    sign_out()
+    ui.navigate.to('/login')
+
+
+@page('/account')
+def account_page() -> None:
+    actor = current_actor()
+
+    def save() -> None:
+        for field in (current, new, again):
+            field.error = None
+        if new.value != again.value:
+            again.error = 'The two new passwords differ.'
+            return
+        try:
+            with db.session() as s:
+                change_password(s, actor, actor.id, new.value, current_password=current.value or '')
+        except ValidationError as exc:
+            current.error = exc.errors.get('current')
+            new.error = exc.errors.get('new')
+            if '' in exc.errors:
+                ui.notify(exc.errors[''], type='negative')
+            return
+        for field in (current, new, again):
+            field.value = ''
+        ui.notify('Password changed.', type='positive')
+
+    with frame('Account', actor):
+        with ui.card().classes('w-full max-w-md'):
+            ui.label(actor.name).classes('text-lg font-medium')
+            ui.label(f'{actor.email} · roles: {", ".join(sorted(actor.roles)) or "none"}').classes('text-gray-600')
+            ui.separator()
+            ui.label('Change password').classes('font-medium')
+            current = ui.input('Current password', password=True).classes('w-full').mark('current')
+            new = ui.input('New password', password=True).classes('w-full').mark('new')
+            again = ui.input('New password again', password=True).classes('w-full').mark('again')
+            ui.button('Change password', on_click=save)

@@ -1,0 +1,264 @@
+"""Generated record pages: create, edit, and the detail view with workflow, timeline and files."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from nicegui import events, run, ui
+
+from models import attachments, audit, comments, db, records
+from models.accounts import Actor
+from models.engine import RecordType
+from models.permissions import NotFound, can, get_visible
+from models.settings import get_settings
+from models.values import ValidationError, display, ref_titles
+from pages import live
+from pages.forms import RecordForm
+from pages.layout import frame
+from pages.records import record_type
+from pages.session import NotSignedIn, act, actor_by_id, current_actor, page
+from pages.workflow import transition_dialog
+
+
+#: Module-specific additions to a detail page: slug → fn(record_id, actor), drawn under the fields.
+DETAIL_EXTRAS: dict[str, Callable[[int, Actor], None]] = {}
+
+
+@page('/r/{slug}/new')
+def new_page(slug: str) -> None:
+    actor = current_actor()
+    rt = record_type(slug, actor, 'create')
+    with frame(f'New {rt.label.lower()}', actor):
+        ui.label(f'New {rt.label.lower()}').classes('text-xl font-medium')
+        with db.session() as s:
+            form = RecordForm(s, rt, list(rt.form_fields))
+
+        def save() -> None:
+            def create(actor: Actor) -> Any:
+                with db.session() as s:
+                    return records.create(s, actor, rt, form.data())
+
+            try:
+                record = act(create)
+            except ValidationError as exc:
+                form.show_errors(exc.errors)
+                return
+            if record is not None:
+                ui.notify(f'{rt.label} saved.', type='positive')
+                ui.navigate.to(f'/r/{rt.slug}/{record.id}')
+
+        with ui.row():
+            ui.button('Save', icon='save', on_click=save)
+            ui.button('Cancel', on_click=lambda: ui.navigate.to(f'/r/{rt.slug}')).props('flat')
+
+
+@page('/r/{slug}/{record_id}/edit')
+def edit_page(slug: str, record_id: str) -> None:
+    actor = current_actor()
+    rt = record_type(slug, actor, 'edit')
+    with db.session() as s:
+        record = get_visible(s, actor, rt, record_id)
+        title = rt.title_of(record)
+        with frame(f'Edit {title}', actor):
+            ui.label(f'Edit {rt.label.lower()}: {title}').classes('text-xl font-medium')
+            form = RecordForm(s, rt, list(rt.form_fields), record=record, readonly=list(rt.readonly_fields))
+    version = record.version
+    before = form.data()
+
+    def save() -> None:
+        changed = {k: v for k, v in form.data().items() if v != before[k] and k not in rt.readonly_fields}
+
+        def update(actor: Actor) -> Any:
+            with db.session() as s:
+                return records.update(s, actor, rt, record.id, changed, version=version)
+
+        try:
+            saved = act(update)
+        except ValidationError as exc:
+            form.show_errors(exc.errors)
+            return
+        if saved is not None:
+            ui.notify(f'{rt.label} saved.', type='positive')
+            ui.navigate.to(f'/r/{rt.slug}/{record.id}')
+
+    with ui.row().classes('max-w-6xl mx-auto w-full px-4'):
+        ui.button('Save', icon='save', on_click=save)
+        ui.button('Cancel', on_click=lambda: ui.navigate.to(f'/r/{rt.slug}/{record.id}')).props('flat')
+
+
+@page('/r/{slug}/{record_id}')
+async def detail_page(slug: str, record_id: str) -> None:
+    actor = current_actor()
+    rt = record_type(slug, actor)
+    with db.session() as s:
+        record = get_visible(s, actor, rt, record_id)
+        title = rt.title_of(record)
+    with frame(title, actor):
+        view = RecordDetail(rt, record.id, actor.id)
+    live.on_change(rt.slug, view.refresh)
+
+
+class RecordDetail:
+    """The fields, workflow buttons, attachments and timeline of one record; refreshable."""
+
+    def __init__(self, rt: type[RecordType], record_id: int, user_id: int) -> None:
+        self.rt = rt
+        self.record_id = record_id
+        self.user_id = user_id
+        self.container = ui.column().classes('w-full gap-3')
+        self.refresh()
+
+    def refresh(self) -> None:
+        try:
+            actor = actor_by_id(self.user_id)
+        except NotSignedIn:
+            return
+        self.container.clear()
+        with self.container, db.session() as s:
+            try:
+                record = get_visible(s, actor, self.rt, self.record_id)
+            except NotFound:
+                ui.label(f'This {self.rt.label.lower()} is no longer available to you.').classes('text-lg')
+                return
+            self._header(s, actor, record)
+            self._fields(s, record)
+            if self.rt.slug in DETAIL_EXTRAS:
+                DETAIL_EXTRAS[self.rt.slug](record.id, actor)
+            self._files(s, actor, record)
+            self._timeline(s, record)
+
+    def _header(self, s: Any, actor: Actor, record: Any) -> None:
+        rt = self.rt
+        with ui.row().classes('w-full items-center gap-2'):
+            ui.label(rt.title_of(record)).classes('text-xl font-medium')
+            if rt.workflow:
+                state = getattr(record, rt.workflow.field.key)
+                ui.badge(rt.workflow.state_label(state)).props('outline').classes('text-sm')
+            ui.space()
+            if can(s, actor, rt, 'edit'):
+                ui.button('Edit', icon='edit',
+                          on_click=lambda: ui.navigate.to(f'/r/{rt.slug}/{record.id}/edit')).props('outline')
+            if can(s, actor, rt, 'delete'):
+                ui.button('Delete' if not rt.lookup else 'Delete or deactivate', icon='delete',
+                          on_click=lambda: self._delete(record.version)).props('outline color=negative')
+        if rt.workflow:
+            state = getattr(record, rt.workflow.field.key)
+            with ui.row().classes('gap-2'):
+                for step in rt.workflow.available(state):
+                    if can(s, actor, rt, step.action):
+                        ui.button(step.title, on_click=lambda st=step, v=record.version: transition_dialog(
+                            self.rt, self.record_id, st, v, self.refresh)).props(f'color={step.color}')
+
+    def _fields(self, s: Any, record: Any) -> None:
+        tz = get_settings().tz
+        names = [n for n in self.rt.fields if n != 'id']
+        refs = ref_titles(s, self.rt, [record], names)
+        with ui.card().classes('w-full'), ui.grid().classes('w-full grid-cols-1 sm:grid-cols-2 gap-x-6 gap-y-2'):
+            for name in names:
+                field = self.rt.fields[name]
+                with ui.column().classes('gap-0' + (' sm:col-span-2' if field.kind == 'text' else '')):
+                    ui.label(field.label).classes('text-xs text-gray-500')
+                    text = display(field, getattr(record, name), tz, refs.get(name)) or '—'
+                    ui.label(text).classes('whitespace-pre-wrap break-words').props(f'data-field={name}')
+
+    def _files(self, s: Any, actor: Actor, record: Any) -> None:
+        files = attachments.for_record(s, self.rt.slug, record.id)
+        with ui.card().classes('w-full'):
+            ui.label(f'Attachments ({len(files)})').classes('font-medium')
+            for f in files:
+                with ui.row().classes('items-center gap-2'):
+                    ui.icon('attach_file')
+                    ui.link(f.filename, f'/files/{f.id}', new_tab=True)
+                    ui.label(f'{f.size / 1024:.0f} KB').classes('text-xs text-gray-500')
+            owner = self.rt.owner_field and getattr(record, self.rt.owner_field) == actor.id
+            if owner or can(s, actor, self.rt, 'edit'):
+                max_mb = get_settings().max_upload_mb
+                ui.upload(label=f'Add files (up to {max_mb} MB each)', multiple=True, auto_upload=True,
+                          max_file_size=max_mb * 2**20, on_upload=self._upload).props('flat bordered') \
+                    .classes('w-full')
+
+    async def _upload(self, event: events.UploadEventArguments) -> None:
+        data = await event.file.read()  # read now: large uploads live in a temp file that goes with the event
+
+        def store(actor: Actor) -> Any:
+            with db.session() as s:
+                return records.attach(s, actor, self.rt, self.record_id, event.file.name, data)
+
+        try:
+            saved = await run.io_bound(act, store)
+        except attachments.UploadRejected as exc:
+            ui.notify(str(exc), type='negative', multi_line=True)
+            return
+        if saved is not None:
+            ui.notify(f'Attached {saved.filename}.', type='positive')
+            self.refresh()
+
+    def _timeline(self, s: Any, record: Any) -> None:
+        tz = get_settings().tz
+        entries = [(e.at, e.actor, _describe(self.rt, e)) for e in audit.history(s, self.rt.slug, record.id)]
+        entries += [(c.at, c.author, c.body) for c in comments.for_record(s, self.rt.slug, record.id)]
+        entries.sort(key=lambda e: e[0], reverse=True)
+        with ui.card().classes('w-full'):
+            ui.label('Timeline').classes('font-medium')
+            body = ui.textarea(placeholder='Add a comment').props('autogrow outlined dense').classes('w-full')
+            ui.button('Comment', on_click=lambda: self._comment(body)).props('outline dense')
+            with ui.timeline(side='right').classes('w-full'):
+                for at, who, text in entries:
+                    ui.timeline_entry(text, subtitle=f'{at.astimezone(tz):%d %b %Y %H:%M} · {who}')
+
+    def _comment(self, body: Any) -> None:
+        def add(actor: Actor) -> None:
+            with db.session() as s:
+                records.comment(s, actor, self.rt, self.record_id, body.value)
+
+        try:
+            act(add)
+        except ValidationError as exc:
+            body.error = exc.errors.get('body')
+            return
+        self.refresh()
+
+    def _delete(self, version: int) -> None:
+        with ui.dialog() as dialog, ui.card():
+            ui.label(f'Delete this {self.rt.label.lower()}?')
+            if self.rt.lookup:
+                ui.label('A value still in use is deactivated instead.').classes('text-sm text-gray-600')
+
+            def confirm() -> None:
+                def remove(actor: Actor) -> str:
+                    with db.session() as s:
+                        return records.delete(s, actor, self.rt, self.record_id)
+
+                outcome = act(remove)
+                dialog.close()
+                if outcome == 'deleted':
+                    ui.notify(f'{self.rt.label} deleted.', type='positive')
+                    ui.navigate.to(f'/r/{self.rt.slug}')
+                elif outcome == 'deactivated':
+                    ui.notify(f'{self.rt.label} is in use, so it was deactivated.', type='warning')
+                    self.refresh()
+
+            with ui.row():
+                ui.button('Delete', on_click=confirm).props('color=negative')
+                ui.button('Cancel', on_click=dialog.close).props('flat')
+        dialog.open()
+
+
+def _describe(rt: type[RecordType], entry: audit.AuditEntry) -> str:
+    details = entry.details
+    if entry.action == 'create':
+        return 'Created'
+    if entry.action.startswith('transition:'):
+        step = rt.workflow.transition(entry.action.split(':', 1)[1]) if rt.workflow else None
+        return step.title if step else entry.action
+    if entry.action == 'update':
+        parts = []
+        for name, change in details.items():
+            label = rt.fields[name].label if name in rt.fields else name
+            old, new = change if isinstance(change, list) and len(change) == 2 else (None, change)
+            parts.append(f'{label}: {old if old not in (None, "") else "—"} → {new if new not in (None, "") else "—"}')
+        return 'Changed ' + '; '.join(parts)
+    if entry.action == 'attach':
+        return f'Attached {details.get("file", ["", ""])[1]}'
+    return entry.action.replace('_', ' ').capitalize() + (f' ({entry.note})' if entry.note else '')

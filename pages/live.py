@@ -1,0 +1,56 @@
+"""Live updates: one app-wide poll of the change markers, fanned out to open pages.
+
+Pages subscribe to `changed` and re-run their own query (under their user's visibility)
+when a record type they show has changed. Markers written by other processes (the task
+consumer, another app instance) are seen the same way, within `INTERVAL` seconds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+
+from nicegui import Event, background_tasks, run
+
+from models import changes, db
+
+INTERVAL = 1.0
+log = logging.getLogger('labdesk.live')
+
+#: Emitted with the set of record-type slugs that changed since the last poll.
+changed: Event[set[str]] = Event()
+_state = {'last': -1}
+
+
+def _poll() -> set[str]:
+    with db.session() as s:
+        if _state['last'] < 0:
+            _state['last'] = changes.latest_id(s)
+            return set()
+        rows = changes.since(s, _state['last'])
+    if rows:
+        _state['last'] = rows[-1].id
+    return {r.record_type for r in rows}
+
+
+async def _loop() -> None:
+    while True:
+        try:
+            slugs = await run.io_bound(_poll)
+            if slugs:
+                changed.emit(slugs)
+        except Exception:  # a lost poll is only a delay; keep polling
+            log.exception('live update poll failed')
+        await asyncio.sleep(INTERVAL)
+
+
+def start() -> None:
+    _state['last'] = -1
+    background_tasks.create(_loop(), name='live-updates')
+
+
+def on_change(slug: str, refresh: Callable[[], object]) -> None:
+    """In a page: call `refresh` whenever records of `slug` change."""
+    changed.subscribe(lambda slugs: refresh() if slug in slugs else None)
+

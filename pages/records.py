@@ -1,0 +1,254 @@
+"""The generated list view of every record type: filters, search, sort, paging, columns,
+saved views, export and live updates, all kept in the URL."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+from nicegui import background_tasks, run, ui
+
+from models import db, query, views
+from models.accounts import Actor
+from models.engine import REGISTRY, RecordType
+from models.permissions import NotFound, can, require
+from models.query import ListParams, filterable
+from models.settings import get_settings
+from models.values import display, ref_titles
+from pages import live
+from pages.forms import options_for
+from pages.layout import frame
+from pages.session import NotSignedIn, act, actor_by_id, current_actor, page
+
+
+def record_type(slug: str, actor: Actor | None = None, action: str = 'view') -> type[RecordType]:
+    """The record type of a page's URL; with `actor`, refused unless they may `action` it."""
+    if slug not in REGISTRY:
+        raise NotFound(f'There is no list called {slug!r}.')
+    rt = REGISTRY[slug]
+    if actor is not None:
+        with db.session() as s:
+            require(s, actor, rt, action)
+    return rt
+
+
+@page('/r/{slug}')
+async def list_page(slug: str, request: Request) -> None:
+    actor = current_actor()
+    rt = record_type(slug, actor)
+    params = ListParams.from_query(rt, dict(request.query_params))
+    with frame(rt.label_plural, actor):
+        view = RecordList(rt, actor, params)
+    await view.load()
+    live.on_change(rt.slug, view.reload)
+
+
+def table_rows(session: Any, rt: type[RecordType], records: list[Any], names: list[str]) -> list[dict[str, Any]]:
+    """Rows of display text for a table (references resolved in one query per field)."""
+    tz = get_settings().tz
+    refs = ref_titles(session, rt, records, names)
+    return [{'id': r.id, **{n: display(rt.fields[n], getattr(r, n), tz, refs.get(n)) for n in names}}
+            for r in records]
+
+
+def _fetch(actor: Actor, rt: type[RecordType], params: ListParams) -> tuple[list[dict], int, bool]:
+    with db.session() as s:
+        records = query.page(s, actor, rt, params)
+        rows = table_rows(s, rt, records, params.visible_columns(rt))
+        total, capped = query.count(s, actor, rt, params)
+    return rows, total, capped
+
+
+class RecordList:
+    """Toolbar, filters and a server-side paged table for one record type."""
+
+    def __init__(self, rt: type[RecordType], actor: Actor, params: ListParams) -> None:
+        self.rt = rt
+        self.user_id = actor.id
+        self.params = params
+        self.base = f'/r/{rt.slug}'
+        with db.session() as s:
+            self.may_create = can(s, actor, rt, 'create')
+            self.may_export = can(s, actor, rt, 'export')
+            self.options = {n: options_for(s, rt.fields[n]) for n in filterable(rt)}
+            self.saved = {v.query: v.name for v in views.for_user(s, actor.id, rt.slug)}
+        self._toolbar()
+        self._filters()
+        self.summary = ui.label('').classes('text-sm text-gray-600')
+        self.table = ui.table(columns=self._columns(), rows=[], row_key='id', pagination=self._pagination(0)) \
+            .classes('w-full').props(':grid="$q.screen.lt.sm" flat bordered')
+        self.table.add_slot('body-cell-' + self._link_column(), f'''
+            <q-td :props="props"><a :href="'{self.base}/' + props.row.id" class="text-primary">
+            {{{{ props.value || '#' + props.row.id }}}}</a></q-td>''')
+        self.table.add_slot('item', f'''
+            <div class="q-pa-xs col-12"><q-card flat bordered><q-card-section>
+            <a :href="'{self.base}/' + props.row.id" class="text-primary text-weight-medium">
+              {{{{ props.cols[0].value || '#' + props.row.id }}}}</a>
+            <div v-for="col in props.cols.slice(1)" :key="col.name" class="text-caption">
+              <span class="text-grey-7">{{{{ col.label }}}}:</span> {{{{ col.value }}}}</div>
+            </q-card-section></q-card></div>''')
+        self.table.on('request', self._on_request)
+
+    # ---- building ----
+
+    def _toolbar(self) -> None:
+        with ui.row().classes('w-full items-center gap-2'):
+            ui.label(self.rt.label_plural).classes('text-xl font-medium')
+            ui.space()
+            if self.may_create:
+                ui.button(f'New {self.rt.label.lower()}', icon='add',
+                          on_click=lambda: ui.navigate.to(f'{self.base}/new'))
+            if self.rt.workflow:
+                ui.button('Board', icon='view_kanban', on_click=lambda: ui.navigate.to(
+                    ListParams(filters=self.params.filters, q=self.params.q).url(f'{self.base}/board'))).props('outline')
+            if self.may_export:
+                ui.button('Export', icon='download', on_click=self.export).props('outline')
+            if self.rt.lookup and self.may_create:
+                ui.button('Excel round trip', icon='sync_alt',
+                          on_click=lambda: ui.navigate.to(f'/admin/import/{self.rt.slug}')).props('outline')
+        with ui.row().classes('w-full items-center gap-2'):
+            self.search = ui.input(placeholder='Search', value=self.params.q).props('clearable dense outlined') \
+                .classes('grow min-w-[12rem]').on('keydown.enter', self._apply)
+            self.search.on('clear', self._apply)
+            ui.button(icon='search', on_click=self._apply).props('flat dense aria-label=Search')
+            self.views = ui.select({'': 'Saved views', **self.saved}, value='', on_change=self._open_view) \
+                .props('dense outlined').classes('min-w-[10rem]')
+            ui.button(icon='bookmark_add', on_click=self._save_view).props('flat dense').tooltip('Save this view')
+
+    def _filters(self) -> None:
+        with ui.expansion('Filters and columns', icon='filter_list',
+                          value=bool(self.params.filters or self.params.date_from or self.params.date_to)) \
+                .classes('w-full').props('dense'):
+            with ui.row().classes('w-full items-end gap-2'):
+                self.filter_inputs = {}
+                for name, options in self.options.items():
+                    field = self.rt.fields[name]
+                    self.filter_inputs[name] = ui.select(
+                        {'': 'Any', '-': '(none)', **{str(k): v for k, v in options.items()}},
+                        label=field.label, value=self.params.filters.get(name, ''), with_input=len(options) > 10,
+                        on_change=self._apply,
+                    ).props('dense outlined').classes('min-w-[9rem]')
+                if self.rt.date_field:
+                    label = self.rt.fields[self.rt.date_field].label
+                    self.date_from = ui.input(f'{label} from', value=self.params.date_from, on_change=self._apply) \
+                        .props('type=date dense outlined stack-label')
+                    self.date_to = ui.input(f'{label} to', value=self.params.date_to, on_change=self._apply) \
+                        .props('type=date dense outlined stack-label')
+                if self.rt.owner_field:
+                    self.mine = ui.checkbox('Mine', value=self.params.mine, on_change=self._apply)
+                columns = {n: f.label for n, f in self.rt.fields.items()}
+                self.columns = ui.select(columns, label='Columns', multiple=True,
+                                         value=self.params.visible_columns(self.rt), on_change=self._apply) \
+                    .props('dense outlined use-chips').classes('min-w-[14rem]')
+
+    def _columns(self) -> list[dict[str, Any]]:
+        return [{'name': n, 'label': self.rt.fields[n].label, 'field': n, 'align': 'left',
+                 'sortable': self.rt.fields[n].kind != 'multi'} for n in self.params.visible_columns(self.rt)]
+
+    def _link_column(self) -> str:
+        names = self.params.visible_columns(self.rt)
+        title = self.rt.title_field.key
+        return title if title in names else names[0]
+
+    def _pagination(self, total: int) -> dict[str, Any]:
+        sort = self.params.sort
+        return {'page': self.params.page, 'rowsPerPage': self.params.per_page, 'rowsNumber': total,
+                'sortBy': sort.lstrip('-') or None, 'descending': sort.startswith('-')}
+
+    # ---- behaviour ----
+
+    async def load(self) -> None:
+        try:
+            actor = actor_by_id(self.user_id)
+        except NotSignedIn:
+            return
+        rows, total, capped = await run.io_bound(_fetch, actor, self.rt, self.params)
+        self.table.columns = self._columns()
+        self.table.rows = rows
+        self.table.pagination = self._pagination(total)
+        shown = f'{total:,}+' if capped else f'{total:,}'
+        noun = self.rt.label.lower() if total == 1 and not capped else self.rt.label_plural.lower()
+        self.summary.set_text(f'{shown} {noun}')
+        self.table.update()
+
+    def reload(self) -> None:
+        background_tasks.create(self.load(), name=f'reload {self.rt.slug}')
+
+    async def _apply(self) -> None:
+        p = self.params
+        p.q = (self.search.value or '').strip()
+        p.filters = {n: str(el.value) for n, el in self.filter_inputs.items() if el.value not in (None, '')}
+        if self.rt.date_field:
+            p.date_from, p.date_to = self.date_from.value or '', self.date_to.value or ''
+        if self.rt.owner_field:
+            p.mine = bool(self.mine.value)
+        chosen = list(self.columns.value or [])
+        p.columns = [] if chosen == list(self.rt.list_columns) or not chosen else chosen
+        p.page = 1
+        await self._navigate()
+
+    async def _on_request(self, event: Any) -> None:
+        pagination = event.args.get('pagination', {})
+        p = self.params
+        p.page = int(pagination.get('page') or 1)
+        p.per_page = min(query.MAX_PER_PAGE, max(1, int(pagination.get('rowsPerPage') or 25)))
+        sort_by = pagination.get('sortBy')
+        p.sort = (('-' if pagination.get('descending') else '') + sort_by) if sort_by else ''
+        await self._navigate()
+
+    async def _navigate(self) -> None:
+        ui.navigate.history.replace(self.params.url(self.base))
+        await self.load()
+
+    def _open_view(self) -> None:
+        if self.views.value:
+            ui.navigate.to(f'{self.base}?{self.views.value}')
+
+    def _save_view(self) -> None:
+        with ui.dialog() as dialog, ui.card():
+            name = ui.input('Name of this view').props('autofocus')
+
+            def save() -> None:
+                if not (name.value or '').strip():
+                    name.error = 'Give the view a name.'
+                    return
+                query_text = self.params.url('').lstrip('?')
+
+                def store(actor: Actor) -> None:
+                    with db.session() as s:
+                        views.save(s, actor.id, self.rt.slug, name.value.strip()[:100], query_text)
+
+                act(store)
+                self.views.options[query_text] = name.value.strip()
+                self.views.update()
+                dialog.close()
+                ui.notify(f'Saved view "{name.value.strip()}".', type='positive')
+
+            with ui.row():
+                ui.button('Save', on_click=save)
+                ui.button('Cancel', on_click=dialog.close).props('flat')
+        dialog.open()
+
+    async def export(self) -> None:
+        from reports.export import export_filename, export_list
+
+        actor = current_actor()
+        done = {'rows': 0}
+        with ui.dialog().props('persistent') as dialog, ui.card().classes('min-w-[18rem]'):
+            ui.label(f'Exporting {self.rt.label_plural.lower()}…')
+            progress = ui.label('0 rows')
+            ui.timer(0.5, lambda: progress.set_text(f'{done["rows"]:,} rows'))
+        dialog.open()
+        path = Path(tempfile.mkdtemp(prefix='labdesk-export-')) / export_filename(self.rt)
+        try:
+            count = await run.io_bound(export_list, actor, self.rt, self.params, path,
+                                       lambda n: done.__setitem__('rows', n))
+        except Exception as exc:  # the user must hear of it; the log keeps the detail
+            dialog.close()
+            ui.notify(f'Export failed: {exc}', type='negative', multi_line=True)
+            raise
+        dialog.close()
+        ui.download.file(path, path.name)
+        ui.notify(f'Exported {count:,} rows.', type='positive')

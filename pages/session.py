@@ -1,0 +1,126 @@
+"""The signed-in user of a browser session, idle expiry, and the sign-in guard."""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
+from urllib.parse import quote
+
+from fastapi import Request
+from fastapi.responses import RedirectResponse
+from nicegui import app, ui
+from starlette.middleware.base import BaseHTTPMiddleware
+
+from models import db
+from models.accounts import Actor, User
+from models.permissions import NotFound, PermissionDenied
+from models.records import Conflict
+from models.settings import get_settings
+
+T = TypeVar('T')
+PUBLIC_PREFIXES = ('/_nicegui', '/login', '/healthz', '/api', '/docs', '/openapi.json', '/favicon')
+
+
+class NotSignedIn(Exception):
+    """The browser session has no (or no longer a) signed-in user."""
+
+
+def sign_in(actor: Actor) -> None:
+    app.storage.user.update({'user_id': actor.id, 'seen': time.time()})
+
+
+def sign_out() -> None:
+    app.storage.user.pop('user_id', None)
+
+
+def _expired(storage: dict) -> bool:
+    idle = get_settings().session_idle_minutes * 60
+    return time.time() - float(storage.get('seen', 0)) > idle
+
+
+def current_actor() -> Actor:
+    """The signed-in user, re-read from the database on every call (roles and active may change)."""
+    storage = app.storage.user
+    user_id = storage.get('user_id')
+    if user_id is None or _expired(storage):
+        sign_out()
+        raise NotSignedIn
+    try:
+        actor = actor_by_id(user_id)
+    except NotSignedIn:
+        sign_out()
+        raise
+    storage['seen'] = time.time()
+    return actor
+
+
+def actor_by_id(user_id: int) -> Actor:
+    """A user as they are now; for work outside a request, e.g. a live refresh of an open page."""
+    with db.session() as s:
+        user = s.get(User, user_id)
+        if user is None or not user.active:
+            raise NotSignedIn
+        return Actor.of(user)
+
+
+def actor_or_none() -> Actor | None:
+    try:
+        return current_actor()
+    except NotSignedIn:
+        return None
+
+
+class AuthMiddleware(BaseHTTPMiddleware):
+    """Sends a browser without a live session to the sign-in page (the API has its own tokens)."""
+
+    async def dispatch(self, request: Request, call_next):  # noqa: ANN201
+        path = request.url.path
+        if not path.startswith(PUBLIC_PREFIXES):
+            storage = app.storage.user
+            if storage.get('user_id') is None or _expired(storage):
+                target = path + (f'?{request.url.query}' if request.url.query else '')
+                return RedirectResponse(f'/login?next={quote(target)}')
+        return await call_next(request)
+
+
+def act(handler: Callable[[Actor], T]) -> T | None:
+    """Run a UI action as the signed-in user; the engine's refusals become a message.
+
+    Field errors (`ValidationError`) are left to the caller, which shows them on the fields.
+    """
+    try:
+        actor = current_actor()
+    except NotSignedIn:
+        ui.navigate.to('/login')
+        return None
+    try:
+        return handler(actor)
+    except (PermissionDenied, NotFound, Conflict) as exc:
+        ui.notify(str(exc), type='negative', multi_line=True, close_button=True, timeout=8000)
+        return None
+
+
+def page(path: str) -> Callable[[Callable[..., Any]], Any]:
+    """`ui.page` for signed-in pages: refusals (not signed in, not found, not allowed) become a
+    message to the user rather than an error page."""
+
+    def decorator(builder: Callable[..., Any]) -> Any:
+        @functools.wraps(builder)
+        async def guarded(*args: Any, **kwargs: Any) -> None:
+            try:
+                result = builder(*args, **kwargs)
+                if inspect.isawaitable(result):
+                    await result
+            except NotSignedIn:
+                ui.navigate.to('/login')
+            except (NotFound, PermissionDenied) as exc:
+                with ui.card().classes('absolute-center'):
+                    ui.label(str(exc) or 'Not found.').classes('text-lg')
+                    ui.link('Back to the start page', '/')
+
+        return ui.page(path)(guarded)
+
+    return decorator

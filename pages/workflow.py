@@ -1,0 +1,50 @@
+"""Running a workflow step from the UI: the detail page's buttons and the board's drops."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from nicegui import ui
+
+from models import db, records
+from models.accounts import Actor
+from models.engine import RecordType
+from models.values import ValidationError
+from models.workflow import Transition
+from pages.forms import RecordForm
+from pages.session import act
+
+
+def transition_dialog(rt: type[RecordType], record_id: int, step: Transition, version: int | None,
+                      done: Any) -> None:
+    """Ask for the step's fields (if any), then run it; shared by the detail page and the board."""
+    with ui.dialog() as dialog, ui.card().classes('w-full max-w-lg'):
+        ui.label(step.title).classes('text-lg font-medium')
+        with db.session() as s:
+            record = s.get(rt.model, record_id)
+            form = RecordForm(s, rt, step.field_names(), record=record) if step.field_names() else None
+
+        def run_step() -> None:
+            data = form.data() if form else {}
+
+            def go(actor: Actor) -> Any:
+                with db.session() as s:
+                    return records.transition(s, actor, rt, record_id, step.name, data, version)
+
+            try:
+                saved = act(go)
+            except ValidationError as exc:
+                if form:
+                    form.show_errors(exc.errors)
+                else:
+                    ui.notify(str(exc), type='negative')
+                return
+            dialog.close()
+            if saved is not None:
+                ui.notify(f'{step.title}: done.', type='positive')
+            done()
+
+        with ui.row():
+            ui.button(step.title, on_click=run_step).props(f'color={step.color}')
+            ui.button('Cancel', on_click=dialog.close).props('flat')
+    dialog.open()

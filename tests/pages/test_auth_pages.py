@@ -1,0 +1,52 @@
+"""Signing in and out through the pages, with lockout."""
+
+from __future__ import annotations
+
+from nicegui import ui
+from nicegui.testing import User
+from sqlalchemy import select
+
+from models import db
+from models.audit import AuditEntry
+from tests.pages.helpers import sign_in
+
+
+async def test_pages_need_a_signed_in_user(data_dir, user: User) -> None:
+    await user.open('/r/departments')
+    await user.should_see('Sign in with your lab account')
+
+
+async def test_admin_signs_in_and_sees_the_lookup_tables(data_dir, user: User) -> None:
+    await sign_in(user)
+    await user.should_see('Departments')
+    await user.should_see('Categories')
+    with db.session() as s:
+        assert s.scalar(select(AuditEntry.action).where(AuditEntry.action == 'login')) == 'login'
+
+
+async def test_wrong_password_is_refused_and_five_failures_lock_the_account(data_dir, user: User) -> None:
+    await user.open('/login')
+    user.find('Email').type('admin@lab.test')
+    for _ in range(5):
+        user.find('Password').type('wrong-password')
+        user.find(kind=ui.button, content='Sign in').click()
+    await user.should_see('Too many failed attempts')
+    user.find('Password').type('admin-pass-123')
+    user.find(kind=ui.button, content='Sign in').click()
+    await user.should_see('Too many failed attempts')
+    with db.session() as s:
+        actions = list(s.scalars(select(AuditEntry.action)))
+    assert actions.count('login_failed') == 5
+    assert 'lockout' in actions and 'login_locked' in actions
+
+
+async def test_change_own_password(data_dir, user: User) -> None:
+    await sign_in(user)
+    await user.open('/account')
+    user.find(marker='current').type('admin-pass-123')
+    user.find(marker='new').type('new-secret-42')
+    user.find(marker='again').type('new-secret-42')
+    user.find(kind=ui.button, content='Change password').click()
+    await user.should_see('Password changed.')
+    await user.open('/logout')
+    await sign_in(user, password='new-secret-42')
