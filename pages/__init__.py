@@ -1,5 +1,3 @@
-"""NiceGUI pages. Importing this package registers every route (order matters: fixed paths
-such as /r/{slug}/board come before /r/{slug}/{record_id})."""
+"""NiceGUI pages. Importing this package registers every route."""
 
-from pages import admin, auth, board, files, home, records  # noqa: F401  (board before detail)
-from pages import detail  # noqa: F401, I001
+from pages import admin, auth, board, detail, files, home, records  # noqa: F401

@@ -80,6 +80,8 @@ class Board:
         except NotSignedIn:
             return
         columns = await run.io_bound(_columns, actor, self.rt, self.params)
+        if live.gone(self.area):  # the page was closed while the query ran
+            return
         self.area.clear()
         with self.area:
             for state, label in self.rt.workflow.states:
@@ -90,13 +92,13 @@ class Board:
         background_tasks.create(self.load(), name=f'board {self.rt.slug}')
 
     def _column(self, state: str, label: str, cards: list[dict], total: int) -> None:
-        column = ui.column().classes('bg-gray-100 rounded p-2 min-w-[16rem] w-64 gap-2').props(f'data-state={state}')
+        column = ui.column().classes('bg-gray-100 rounded p-2 min-w-[16rem] w-64 gap-2').mark(f'column-{state}')
         column.on('dragover.prevent', lambda: None)
         column.on('drop', lambda st=state: self._drop(st))
         with column:
             ui.label(f'{label} ({total})').classes('font-medium')
             for card in cards:
-                with ui.card().classes('w-full cursor-grab p-2').props('draggable') as element:
+                with ui.card().classes('w-full cursor-grab p-2').props('draggable').mark(f'card-{card["id"]}') as element:
                     ui.link(card['title'] or f'#{card["id"]}', f'/r/{self.rt.slug}/{card["id"]}')
                     for line in card['lines']:
                         if line:

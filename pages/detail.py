@@ -53,8 +53,8 @@ def new_page(slug: str) -> None:
             ui.button('Cancel', on_click=lambda: ui.navigate.to(f'/r/{rt.slug}')).props('flat')
 
 
-@page('/r/{slug}/{record_id}/edit')
-def edit_page(slug: str, record_id: str) -> None:
+@page('/r/{slug}/{record_id:int}/edit')
+def edit_page(slug: str, record_id: int) -> None:
     actor = current_actor()
     rt = record_type(slug, actor, 'edit')
     with db.session() as s:
@@ -87,8 +87,8 @@ def edit_page(slug: str, record_id: str) -> None:
         ui.button('Cancel', on_click=lambda: ui.navigate.to(f'/r/{rt.slug}/{record.id}')).props('flat')
 
 
-@page('/r/{slug}/{record_id}')
-async def detail_page(slug: str, record_id: str) -> None:
+@page('/r/{slug}/{record_id:int}')
+async def detail_page(slug: str, record_id: int) -> None:
     actor = current_actor()
     rt = record_type(slug, actor)
     with db.session() as s:
@@ -110,6 +110,8 @@ class RecordDetail:
         self.refresh()
 
     def refresh(self) -> None:
+        if live.gone(self.container):
+            return
         try:
             actor = actor_by_id(self.user_id)
         except NotSignedIn:

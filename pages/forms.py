@@ -92,7 +92,7 @@ class RecordForm:
                 element.props(f'maxlength={field.max_length}')
         if field.help:
             element.props(f'hint="{field.help}"')
-        return element.classes('w-full').props(f'data-field={field.name}')
+        return element.classes('w-full').mark(f'field-{field.name}')
 
     def data(self) -> dict[str, Any]:
         return {name: element.value for name, element in self.inputs.items()}

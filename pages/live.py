@@ -11,7 +11,7 @@ import asyncio
 import logging
 from collections.abc import Callable
 
-from nicegui import Event, background_tasks, run
+from nicegui import Event, background_tasks, run, ui
 
 from models import changes, db
 
@@ -54,3 +54,9 @@ def on_change(slug: str, refresh: Callable[[], object]) -> None:
     """In a page: call `refresh` whenever records of `slug` change."""
     changed.subscribe(lambda slugs: refresh() if slug in slugs else None)
 
+
+
+def gone(element: ui.element) -> bool:
+    """Whether the page holding `element` has been closed (skip refreshing it)."""
+    client = element._client()  # noqa: SLF001 - a weak reference; reading `client` raises once it is gone
+    return element.is_deleted or client is None or client.is_deleted

@@ -165,6 +165,8 @@ class RecordList:
         except NotSignedIn:
             return
         rows, total, capped = await run.io_bound(_fetch, actor, self.rt, self.params)
+        if live.gone(self.table):  # the page was closed while the query ran
+            return
         self.table.columns = self._columns()
         self.table.rows = rows
         self.table.pagination = self._pagination(total)

@@ -45,6 +45,6 @@ def transition_dialog(rt: type[RecordType], record_id: int, step: Transition, ve
             done()
 
         with ui.row():
-            ui.button(step.title, on_click=run_step).props(f'color={step.color}')
+            ui.button(step.title, on_click=run_step).props(f'color={step.color}').mark('run-step')
             ui.button('Cancel', on_click=dialog.close).props('flat')
     dialog.open()
