@@ -28,8 +28,11 @@ def setup() -> None:
     migrate.seed_roles()
     generated = migrate.ensure_admin(settings.admin_email, settings.admin_password)
     if generated:
-        log.warning('created the first administrator %s with password: %s  (shown once; change it)',
-                    settings.admin_email or 'admin@labdesk.local', generated)
+        log.warning(
+            'created the first administrator %s with password: %s  (shown once; change it)',
+            settings.admin_email or 'admin@labdesk.local',
+            generated,
+        )
 
     import tasks
     from api import health

@@ -27,14 +27,12 @@ def run_migrations_offline() -> None:
 
 
 def run_migrations_online() -> None:
-    connection = config.attributes.get("connection")
+    connection = config.attributes.get('connection')
     if connection is not None:
         _run(connection)
         return
-    section = {"sqlalchemy.url": get_settings().db_url}
-    connectable = engine_from_config(
-        section, prefix="sqlalchemy.", poolclass=pool.NullPool
-    )
+    section = {'sqlalchemy.url': get_settings().db_url}
+    connectable = engine_from_config(section, prefix='sqlalchemy.', poolclass=pool.NullPool)
     with connectable.connect() as conn:
         _run(conn)
 

@@ -43,10 +43,12 @@ class User(IdMixin, TimestampMixin, VersionMixin, Base):
     email: Mapped[str] = mapped_column(String(255), unique=True, info={'label': 'Email'})
     name: Mapped[str] = mapped_column(String(120), info={'label': 'Name'})
     phone: Mapped[str | None] = mapped_column(String(30), info={'label': 'Phone'})
-    department_id: Mapped[int | None] = mapped_column(ForeignKey('departments.id'), index=True,
-                                                      info={'label': 'Department'})
-    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true(), index=True,
-                                         info={'label': 'Active'})
+    department_id: Mapped[int | None] = mapped_column(
+        ForeignKey('departments.id'), index=True, info={'label': 'Department'}
+    )
+    active: Mapped[bool] = mapped_column(
+        Boolean, default=True, server_default=true(), index=True, info={'label': 'Active'}
+    )
     password_hash: Mapped[str] = mapped_column(String(255), default='', info={'secret': True})
     failed_logins: Mapped[int] = mapped_column(Integer, default=0, server_default='0', info={'label': 'Failed logins'})
     locked_until: Mapped[dt.datetime | None] = mapped_column(info={'label': 'Locked until'})
@@ -206,8 +208,9 @@ def _check_credentials(session: Session, user: User | None, email: str, password
     return None
 
 
-def change_password(session: Session, actor: Actor, user_id: int, new_password: str,
-                    current_password: str | None = None) -> None:
+def change_password(
+    session: Session, actor: Actor, user_id: int, new_password: str, current_password: str | None = None
+) -> None:
     """Set a password: your own (needs the current one) or, for an admin, anyone's (a reset)."""
     from models import audit
     from models.values import ValidationError
@@ -217,7 +220,7 @@ def change_password(session: Session, actor: Actor, user_id: int, new_password: 
         raise ValidationError({'': 'No such user.'})
     own = actor.id == user_id
     if not own and not actor.has('admin'):
-        raise ValidationError({'': 'Only an administrator may reset another user\'s password.'})
+        raise ValidationError({'': "Only an administrator may reset another user's password."})
     if own and current_password is not None and not verify_password(user, current_password):
         raise ValidationError({'current': 'That is not your current password.'})
     problem = password_problem(new_password or '')
@@ -226,5 +229,4 @@ def change_password(session: Session, actor: Actor, user_id: int, new_password: 
     user.password_hash = hash_password(new_password)
     user.failed_logins = 0
     user.locked_until = None
-    audit.record(session, actor, 'password_change' if own else 'password_reset', record_type='users',
-                 record_id=user.id)
+    audit.record(session, actor, 'password_change' if own else 'password_reset', record_type='users', record_id=user.id)

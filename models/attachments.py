@@ -71,8 +71,15 @@ def _is_text(data: bytes) -> bool:
 
 
 def store(
-    session: Session, uploads: Path, *, record_type: str, record_id: int, filename: str, data: bytes,
-    max_bytes: int, uploaded_by_id: int | None,
+    session: Session,
+    uploads: Path,
+    *,
+    record_type: str,
+    record_id: int,
+    filename: str,
+    data: bytes,
+    max_bytes: int,
+    uploaded_by_id: int | None,
 ) -> Attachment:
     """Check and save `data`; the row joins the caller's transaction."""
     if not data:
@@ -83,8 +90,15 @@ def store(
     stored = secrets.token_hex(16)
     uploads.mkdir(parents=True, exist_ok=True)
     (uploads / stored).write_bytes(data)
-    row = Attachment(record_type=record_type, record_id=record_id, filename=Path(filename).name[:255],
-                     stored_name=stored, content_type=content_type, size=len(data), uploaded_by_id=uploaded_by_id)
+    row = Attachment(
+        record_type=record_type,
+        record_id=record_id,
+        filename=Path(filename).name[:255],
+        stored_name=stored,
+        content_type=content_type,
+        size=len(data),
+        uploaded_by_id=uploaded_by_id,
+    )
     session.add(row)
     return row
 

@@ -115,7 +115,9 @@ class RecordType:
         cls.label_plural = cls.label_plural or cls.label + 's'
         _resolve(cls)
         if cls.slug in REGISTRY and REGISTRY[cls.slug].__qualname__ != cls.__qualname__:
-            raise DeclarationError(f'{cls.__name__}: slug {cls.slug!r} is already used by {REGISTRY[cls.slug].__name__}')
+            raise DeclarationError(
+                f'{cls.__name__}: slug {cls.slug!r} is already used by {REGISTRY[cls.slug].__name__}'
+            )
         REGISTRY[cls.slug] = cls
 
     # ---- hooks (override in a declaration) ----
@@ -170,8 +172,9 @@ def _resolve(cls: type[RecordType]) -> None:
             cls.fields[col.key] = _column_field(cls, col)
     for rel in mapper.relationships:
         if rel.secondary is not None:
-            cls.fields[rel.key] = Field(rel.key, _label(rel.info, rel.key), 'multi', target=rel.mapper.class_,
-                                        help=rel.info.get('help', ''))
+            cls.fields[rel.key] = Field(
+                rel.key, _label(rel.info, rel.key), 'multi', target=rel.mapper.class_, help=rel.info.get('help', '')
+            )
     for name in ('id', 'created_at', 'updated_at'):
         if name in mapper.columns:
             cls.fields[name] = _column_field(cls, mapper.columns[name])
@@ -185,9 +188,10 @@ def _resolve(cls: type[RecordType]) -> None:
         f.name for f in editable if not (cls.workflow and f.name == cls.workflow.field.key)
     ]
     cls.readonly_fields = _names(cls, 'readonly_fields', cls.readonly_fields)
-    cls.list_columns = _names(cls, 'list_columns', cls.list_columns) or [
-        f.name for f in editable if f.kind not in ('text', 'multi')
-    ][:8]
+    cls.list_columns = (
+        _names(cls, 'list_columns', cls.list_columns)
+        or [f.name for f in editable if f.kind not in ('text', 'multi')][:8]
+    )
     strings = [n for n in cls.list_columns if cls.fields[n].kind in ('str', 'text')]
     cls.title_field = getattr(cls.model, (_names(cls, 'title_field', [cls.title_field]) or strings or ['id'])[0])
     cls.search_fields = _names(cls, 'search_fields', cls.search_fields) or strings
@@ -244,8 +248,15 @@ def _column_field(cls: type[RecordType], col: Any) -> Field:
     kind, extra = _kind(cls, col)
     required = not col.nullable and col.default is None and col.server_default is None and not col.primary_key
     max_length = getattr(col.type, 'length', None) if kind == 'str' else None
-    return Field(col.key, _label(col.info, col.key), kind, required=required, max_length=max_length,
-                 help=col.info.get('help', ''), **extra)
+    return Field(
+        col.key,
+        _label(col.info, col.key),
+        kind,
+        required=required,
+        max_length=max_length,
+        help=col.info.get('help', ''),
+        **extra,
+    )
 
 
 def _kind(cls: type[RecordType], col: Any) -> tuple[str, dict[str, Any]]:
@@ -255,8 +266,15 @@ def _kind(cls: type[RecordType], col: Any) -> tuple[str, dict[str, Any]]:
         return 'ref', {'target': target}
     t = col.type
     checks: list[tuple[type, str]] = [
-        (SAEnum, 'enum'), (UTCDateTime, 'datetime'), (Boolean, 'bool'), (Date, 'date'),
-        (Integer, 'int'), (Numeric, 'float'), (Float, 'float'), (Text, 'text'), (String, 'str'),
+        (SAEnum, 'enum'),
+        (UTCDateTime, 'datetime'),
+        (Boolean, 'bool'),
+        (Date, 'date'),
+        (Integer, 'int'),
+        (Numeric, 'float'),
+        (Float, 'float'),
+        (Text, 'text'),
+        (String, 'str'),
     ]
     for sa_type, kind in checks:
         if isinstance(t, sa_type):

@@ -13,8 +13,9 @@ class LookupMixin(IdMixin, TimestampMixin, VersionMixin):
     name: Mapped[str] = mapped_column(String(100), unique=True, info={'label': 'Name'})
     code: Mapped[str | None] = mapped_column(String(30), info={'label': 'Code'})
     description: Mapped[str | None] = mapped_column(Text, info={'label': 'Description'})
-    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true(), index=True,
-                                         info={'label': 'Active'})
+    active: Mapped[bool] = mapped_column(
+        Boolean, default=True, server_default=true(), index=True, info={'label': 'Active'}
+    )
 
 
 class LookupType(RecordType, abstract=True):

@@ -44,8 +44,12 @@ def ensure_admin(email: str, password: str) -> str | None:
 
     with db.session() as s:
         admin_role = s.scalar(select(Role).where(Role.name == 'admin'))
-        has_admin = s.scalar(select(User.id).join(user_roles).where(
-            user_roles.c.role_id == admin_role.id, User.active.is_(True)).limit(1))
+        has_admin = s.scalar(
+            select(User.id)
+            .join(user_roles)
+            .where(user_roles.c.role_id == admin_role.id, User.active.is_(True))
+            .limit(1)
+        )
         if has_admin is not None:
             return None
         generated = None if password else generate_password()

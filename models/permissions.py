@@ -43,8 +43,9 @@ class NotFound(Exception):
 def _overrides(session: Session) -> dict[tuple[str, str, str], bool]:
     now = time.monotonic()
     if now - _cache['at'] > _CACHE_SECONDS:
-        rows = session.execute(select(RolePermission.role, RolePermission.record_type,
-                                      RolePermission.action, RolePermission.allowed))
+        rows = session.execute(
+            select(RolePermission.role, RolePermission.record_type, RolePermission.action, RolePermission.allowed)
+        )
         _cache['rows'] = {(r, t, a): ok for r, t, a, ok in rows}
         _cache['at'] = now
     return _cache['rows']
@@ -65,7 +66,7 @@ def can(session: Session, actor: Actor, rt: type[RecordType], action: str) -> bo
 
 def require(session: Session, actor: Actor, rt: type[RecordType], action: str) -> None:
     if not can(session, actor, rt, action):
-        verb = action.split(':')[-1].replace('_', ' ')
+        verb = action.rsplit(':', maxsplit=1)[-1].replace('_', ' ')
         raise PermissionDenied(f'You may not {verb} {rt.label_plural.lower()}.')
 
 
@@ -105,6 +106,5 @@ def set_permission(session: Session, actor: Actor, role: str, rt: type[RecordTyp
         session.add(RolePermission(role=role, record_type=rt.slug, action=action, allowed=allowed))
     else:
         row.allowed = allowed
-    audit.record(session, actor, 'permission', record_type=rt.slug,
-                 changes={f'{role}:{action}': [before, allowed]})
+    audit.record(session, actor, 'permission', record_type=rt.slug, changes={f'{role}:{action}': [before, allowed]})
     invalidate()

@@ -45,8 +45,9 @@ class ListParams:
             p.sort = ''
         p.page = _int(query.get('page'), 1, 1, 10**7)
         p.per_page = _int(query.get('per_page'), 25, 1, MAX_PER_PAGE)
-        p.filters = {k[2:]: str(v) for k, v in query.items()
-                     if k.startswith('f.') and k[2:] in filterable(rt) and str(v) != ''}
+        p.filters = {
+            k[2:]: str(v) for k, v in query.items() if k.startswith('f.') and k[2:] in filterable(rt) and str(v) != ''
+        }
         p.date_from = _date_text(query.get('from'))
         p.date_to = _date_text(query.get('to'))
         p.mine = str(query.get('mine', '')) in ('1', 'true', 'yes')
@@ -55,10 +56,16 @@ class ListParams:
         return p
 
     def to_query(self) -> dict[str, str]:
-        out = {'q': self.q, 'sort': self.sort, 'page': str(self.page) if self.page > 1 else '',
-               'per_page': str(self.per_page) if self.per_page != 25 else '',
-               'from': self.date_from, 'to': self.date_to, 'mine': '1' if self.mine else '',
-               'cols': ','.join(self.columns)}
+        out = {
+            'q': self.q,
+            'sort': self.sort,
+            'page': str(self.page) if self.page > 1 else '',
+            'per_page': str(self.per_page) if self.per_page != 25 else '',
+            'from': self.date_from,
+            'to': self.date_to,
+            'mine': '1' if self.mine else '',
+            'cols': ','.join(self.columns),
+        }
         out.update({f'f.{k}': v for k, v in self.filters.items()})
         return {k: v for k, v in out.items() if v}
 
@@ -151,7 +158,9 @@ def page(session: Session, actor: Actor, rt: type[RecordType], p: ListParams) ->
     return list(session.scalars(stmt.limit(p.per_page).offset((p.page - 1) * p.per_page)).unique())
 
 
-def count(session: Session, actor: Actor, rt: type[RecordType], p: ListParams, cap: int = COUNT_CAP) -> tuple[int, bool]:
+def count(
+    session: Session, actor: Actor, rt: type[RecordType], p: ListParams, cap: int = COUNT_CAP
+) -> tuple[int, bool]:
     """How many rows match, counting at most `cap` + 1; returns (count, capped)."""
     inner = build(session, actor, rt, p, sort=False).with_only_columns(rt.model.id).limit(cap + 1).subquery()
     n = session.scalar(select(func.count()).select_from(inner)) or 0

@@ -40,14 +40,21 @@ def create(session: Session, actor: Actor, rt: type[RecordType], data: dict[str,
     _apply(session, rt, record, values)
     session.add(record)
     session.flush()
-    audit.record(session, actor, 'create', record_type=rt.slug, record_id=record.id,
-                 changes={k: [None, _plain(v)] for k, v in values.items() if v not in (None, [], '')})
+    audit.record(
+        session,
+        actor,
+        'create',
+        record_type=rt.slug,
+        record_id=record.id,
+        changes={k: [None, _plain(v)] for k, v in values.items() if v not in (None, [], '')},
+    )
     _after(session, rt, record, 'create', actor)
     return record
 
 
-def update(session: Session, actor: Actor, rt: type[RecordType], record_id: Any, data: dict[str, Any],
-           version: Any) -> Any:
+def update(
+    session: Session, actor: Actor, rt: type[RecordType], record_id: Any, data: dict[str, Any], version: Any
+) -> Any:
     require(session, actor, rt, 'edit')
     record = get_visible(session, actor, rt, record_id)
     _check_version(session, rt, record, version)
@@ -63,8 +70,15 @@ def update(session: Session, actor: Actor, rt: type[RecordType], record_id: Any,
     return record
 
 
-def transition(session: Session, actor: Actor, rt: type[RecordType], record_id: Any, name: str,
-               data: dict[str, Any], version: Any = None) -> Any:
+def transition(
+    session: Session,
+    actor: Actor,
+    rt: type[RecordType],
+    record_id: Any,
+    name: str,
+    data: dict[str, Any],
+    version: Any = None,
+) -> Any:
     """Run workflow step `name`, filling in the step's fields from `data`."""
     step = rt.workflow.transition(name) if rt.workflow else None
     if step is None:
@@ -76,7 +90,8 @@ def transition(session: Session, actor: Actor, rt: type[RecordType], record_id: 
     state = getattr(record, rt.workflow.field.key)
     if state not in step.source:
         raise PermissionDenied(
-            f'"{step.title}" is not possible while the {rt.label.lower()} is {rt.workflow.state_label(state)}.')
+            f'"{step.title}" is not possible while the {rt.label.lower()} is {rt.workflow.state_label(state)}.'
+        )
     refusal = rt.can_transition(actor, record, name)
     if refusal:
         raise PermissionDenied(refusal)
@@ -84,8 +99,11 @@ def transition(session: Session, actor: Actor, rt: type[RecordType], record_id: 
     if unknown:
         raise ValidationError({n: f'Not part of "{step.title}".' for n in sorted(unknown)})
     values = _clean(session, rt, data, list(data), record=record)
-    missing = {n: 'Required for this step.' for n in step.required_names()
-               if values.get(n, getattr(record, n)) in (None, '', [])}
+    missing = {
+        n: 'Required for this step.'
+        for n in step.required_names()
+        if values.get(n, getattr(record, n)) in (None, '', [])
+    }
     if missing:
         raise ValidationError(missing)
     values[rt.workflow.field.key] = step.target
@@ -105,8 +123,15 @@ def delete(session: Session, actor: Actor, rt: type[RecordType], record_id: Any)
     if rt.lookup and in_use(session, record):
         if record.active:
             record.active = False
-            audit.record(session, actor, 'update', record_type=rt.slug, record_id=record.id,
-                         changes={'active': [True, False]}, note='in use: deactivated instead of deleted')
+            audit.record(
+                session,
+                actor,
+                'update',
+                record_type=rt.slug,
+                record_id=record.id,
+                changes={'active': [True, False]},
+                note='in use: deactivated instead of deleted',
+            )
             _after(session, rt, record, 'update', actor)
         return 'deactivated'
     snapshot = {f.name: _plain(raw_value(record, f)) for f in rt.fields.values()}
@@ -130,20 +155,35 @@ def comment(session: Session, actor: Actor, rt: type[RecordType], record_id: Any
     return row
 
 
-def attach(session: Session, actor: Actor, rt: type[RecordType], record_id: Any, filename: str,
-           data: bytes) -> attachments.Attachment:
+def attach(
+    session: Session, actor: Actor, rt: type[RecordType], record_id: Any, filename: str, data: bytes
+) -> attachments.Attachment:
     """Store an upload on a record the actor may see and edit (or raised themselves)."""
     record = get_visible(session, actor, rt, record_id)
     owner = rt.owner_field and getattr(record, rt.owner_field) == actor.id
     if not owner:
         require(session, actor, rt, 'edit')
     settings = get_settings()
-    row = attachments.store(session, settings.uploads_dir, record_type=rt.slug, record_id=record.id,
-                            filename=filename, data=data, max_bytes=settings.max_upload_mb * 2**20,
-                            uploaded_by_id=actor.id)
+    row = attachments.store(
+        session,
+        settings.uploads_dir,
+        record_type=rt.slug,
+        record_id=record.id,
+        filename=filename,
+        data=data,
+        max_bytes=settings.max_upload_mb * 2**20,
+        uploaded_by_id=actor.id,
+    )
     session.flush()
-    audit.record(session, actor, 'attach', record_type=rt.slug, record_id=record.id,
-                 changes={'file': [None, row.filename]}, note=f'{row.size} bytes, {row.content_type}')
+    audit.record(
+        session,
+        actor,
+        'attach',
+        record_type=rt.slug,
+        record_id=record.id,
+        changes={'file': [None, row.filename]},
+        note=f'{row.size} bytes, {row.content_type}',
+    )
     changes.mark(session, rt.slug, record.id)
     return row
 
@@ -168,9 +208,8 @@ def in_use(session: Session, record: Any) -> bool:
     table = record.__table__
     for other in Base.metadata.tables.values():
         for fk in other.foreign_keys:
-            if fk.column.table is table:
-                if session.scalar(select(exists().where(fk.parent == record.id))):
-                    return True
+            if fk.column.table is table and session.scalar(select(exists().where(fk.parent == record.id))):
+                return True
     return False
 
 
@@ -178,8 +217,9 @@ def _form_names(rt: type[RecordType]) -> list[str]:
     return list(rt.form_fields)
 
 
-def _clean(session: Session, rt: type[RecordType], data: dict[str, Any], names: list[str],
-           record: Any | None) -> dict[str, Any]:
+def _clean(
+    session: Session, rt: type[RecordType], data: dict[str, Any], names: list[str], record: Any | None
+) -> dict[str, Any]:
     tz = get_settings().tz
     values: dict[str, Any] = {}
     errors: dict[str, str] = {}
@@ -257,12 +297,16 @@ def _check_version(session: Session, rt: type[RecordType], record: Any, version:
         raise ValidationError({'version': 'The version you read is needed to save changes.'}) from None
     if record.version != version:
         last = session.scalar(
-            select(audit.AuditEntry).where(audit.AuditEntry.record_type == rt.slug,
-                                           audit.AuditEntry.record_id == record.id)
-            .order_by(audit.AuditEntry.id.desc()).limit(1))
+            select(audit.AuditEntry)
+            .where(audit.AuditEntry.record_type == rt.slug, audit.AuditEntry.record_id == record.id)
+            .order_by(audit.AuditEntry.id.desc())
+            .limit(1)
+        )
         who = f' by {last.actor}' if last else ''
-        raise Conflict(f'This {rt.label.lower()} was changed{who} since you opened it. '
-                       'Nothing was saved; reload to see the change, then edit again.')
+        raise Conflict(
+            f'This {rt.label.lower()} was changed{who} since you opened it. '
+            'Nothing was saved; reload to see the change, then edit again.'
+        )
 
 
 def _plain(value: Any) -> Any:

@@ -31,7 +31,7 @@ def coerce(field: Field, raw: Any, tz: ZoneInfo) -> Any:
         if field.max_length and len(value) > field.max_length:
             raise ValueError(f'At most {field.max_length} characters ({len(value)} given).')
         return value
-    if kind == 'int' or kind == 'ref':
+    if kind in {'int', 'ref'}:
         return _int(raw)
     if kind == 'float':
         try:
@@ -166,7 +166,9 @@ def display(field: Field, value: Any, tz: ZoneInfo, refs: dict[int, str] | None 
     return str(value)
 
 
-def ref_titles(session: Session, rt: type[RecordType], records: list[Any], names: list[str]) -> dict[str, dict[int, str]]:
+def ref_titles(
+    session: Session, rt: type[RecordType], records: list[Any], names: list[str]
+) -> dict[str, dict[int, str]]:
     """For each reference field in `names`: id → title of the referenced records, one query each."""
     out: dict[str, dict[int, str]] = {}
     for name in names:

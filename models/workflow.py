@@ -90,4 +90,6 @@ class Workflow:
                 raise DeclarationError(f'{where}: transition {t.name!r} names unknown states {sorted(unknown)}')
             for attr in (*t.requires, *t.fields):
                 if getattr(attr, 'class_', None) is not rt.model:
-                    raise DeclarationError(f'{where}: transition {t.name!r} field {attr!r} is not of {rt.model.__name__}')
+                    raise DeclarationError(
+                        f'{where}: transition {t.name!r} field {attr!r} is not of {rt.model.__name__}'
+                    )

@@ -33,7 +33,7 @@ def permissions_page() -> None:
         roles = list(s.scalars(select(Role.name).where(Role.active.is_(True)).order_by(Role.name)))
     with frame('Permissions', actor):
         ui.label('Permissions by role').classes('text-xl font-medium')
-        ui.label('Ticks start from each record type\'s defaults; every change is audited.').classes('text-gray-600')
+        ui.label("Ticks start from each record type's defaults; every change is audited.").classes('text-gray-600')
         for rt in REGISTRY.values():
             with ui.expansion(rt.label_plural, icon=rt.icon).classes('w-full').props('dense'):
                 _matrix(rt, roles)
@@ -48,9 +48,10 @@ def _matrix(rt: type[RecordType], roles: list[str]) -> None:
         for role in roles:
             ui.label(role)
             for action in actions:
-                ui.checkbox(value=role_allows(s, role, rt, action),
-                            on_change=lambda e, r=role, a=action: _set(rt, r, a, e.value)) \
-                    .props(f'dense data-cell={rt.slug}:{role}:{action}')
+                ui.checkbox(
+                    value=role_allows(s, role, rt, action),
+                    on_change=lambda e, r=role, a=action: _set(rt, r, a, e.value),
+                ).props(f'dense data-cell={rt.slug}:{role}:{action}')
 
 
 def _set(rt: type[RecordType], role: str, action: str, allowed: bool) -> None:
@@ -85,10 +86,12 @@ class LookupImport:
         ui.markdown(
             '1. Download the table. 2. Edit names, add rows (leave **id** empty), set **active** to FALSE to '
             'deactivate. Rows you delete from the file are left as they are. 3. Upload it and check the '
-            'preview. 4. Apply: every change is saved, or none is.')
+            'preview. 4. Apply: every change is saved, or none is.'
+        )
         ui.button('Download current table', icon='download', on_click=self.download).props('outline')
-        ui.upload(label='Upload the edited .xlsx', auto_upload=True, max_file_size=10 * 2**20,
-                  on_upload=self.uploaded).props('accept=.xlsx flat bordered').classes('w-full max-w-md')
+        ui.upload(
+            label='Upload the edited .xlsx', auto_upload=True, max_file_size=10 * 2**20, on_upload=self.uploaded
+        ).props('accept=.xlsx flat bordered').classes('w-full max-w-md')
         self.preview_area = ui.column().classes('w-full')
 
     async def download(self) -> None:
@@ -120,16 +123,19 @@ class LookupImport:
     def _show(self, result: Any) -> None:
         self.preview_area.clear()
         with self.preview_area:
-            ui.label(f'Preview: {len(result.inserts)} new, {len(result.updates)} changed, '
-                     f'{len(result.deactivations)} deactivated, {result.unchanged} unchanged, '
-                     f'{len(result.errors)} errors').classes('font-medium').props('data-test=preview-summary')
+            ui.label(
+                f'Preview: {len(result.inserts)} new, {len(result.updates)} changed, '
+                f'{len(result.deactivations)} deactivated, {result.unchanged} unchanged, '
+                f'{len(result.errors)} errors'
+            ).classes('font-medium').props('data-test=preview-summary')
             _section('New', [_describe_row(r) for r in result.inserts])
             _section('Changed', [_describe_row(r) for r in result.updates])
             _section('Deactivated', [_describe_row(r) for r in result.deactivations])
             _section('Errors', [_describe_row(r) for r in result.errors], error=True)
             if result.errors:
-                ui.label('Fix the errors in the file and upload it again; nothing has been saved.') \
-                    .classes('text-red-700')
+                ui.label('Fix the errors in the file and upload it again; nothing has been saved.').classes(
+                    'text-red-700'
+                )
             elif result.inserts or result.updates or result.deactivations:
                 ui.button('Apply all changes', icon='done_all', on_click=self.apply)
 
@@ -144,8 +150,10 @@ class LookupImport:
         if result is not None:
             self.preview_area.clear()
             with self.preview_area:
-                ui.label(f'Applied: {len(result.inserts)} new, {len(result.updates)} changed, '
-                         f'{len(result.deactivations)} deactivated.').classes('text-green-800 font-medium')
+                ui.label(
+                    f'Applied: {len(result.inserts)} new, {len(result.updates)} changed, '
+                    f'{len(result.deactivations)} deactivated.'
+                ).classes('text-green-800 font-medium')
             ui.notify('Import applied.', type='positive')
 
 

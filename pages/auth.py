@@ -12,9 +12,9 @@ from pages.session import actor_or_none, current_actor, page, sign_in, sign_out
 
 
 @ui.page('/login')
-def login_page(next: str = '/') -> None:  # noqa: A002 - the query parameter is called next
+def login_page(next: str = '/') -> None:
     if not next.startswith('/') or next.startswith('//'):
-        next = '/'  # noqa: A001 - never redirect off-site
+        next = '/'
     if actor_or_none() is not None:
         ui.navigate.to(next)
         return
@@ -34,8 +34,12 @@ def login_page(next: str = '/') -> None:  # noqa: A002 - the query parameter is 
         ui.label('Labdesk').classes('text-2xl font-bold text-primary')
         ui.label('Sign in with your lab account').classes('text-gray-600')
         email = ui.input('Email').props('type=email autocomplete=username autofocus').classes('w-full')
-        password = ui.input('Password', password=True, password_toggle_button=True) \
-            .props('autocomplete=current-password').classes('w-full').on('keydown.enter', attempt)
+        password = (
+            ui.input('Password', password=True, password_toggle_button=True)
+            .props('autocomplete=current-password')
+            .classes('w-full')
+            .on('keydown.enter', attempt)
+        )
         error = ui.label('').classes('text-red-700')
         ui.button('Sign in', on_click=attempt).classes('w-full')
 
@@ -69,13 +73,12 @@ def account_page() -> None:
             field.value = ''
         ui.notify('Password changed.', type='positive')
 
-    with frame('Account', actor):
-        with ui.card().classes('w-full max-w-md'):
-            ui.label(actor.name).classes('text-lg font-medium')
-            ui.label(f'{actor.email} · roles: {", ".join(sorted(actor.roles)) or "none"}').classes('text-gray-600')
-            ui.separator()
-            ui.label('Change password').classes('font-medium')
-            current = ui.input('Current password', password=True).classes('w-full').mark('current')
-            new = ui.input('New password', password=True).classes('w-full').mark('new')
-            again = ui.input('New password again', password=True).classes('w-full').mark('again')
-            ui.button('Change password', on_click=save)
+    with frame('Account', actor), ui.card().classes('w-full max-w-md'):
+        ui.label(actor.name).classes('text-lg font-medium')
+        ui.label(f'{actor.email} · roles: {", ".join(sorted(actor.roles)) or "none"}').classes('text-gray-600')
+        ui.separator()
+        ui.label('Change password').classes('font-medium')
+        current = ui.input('Current password', password=True).classes('w-full').mark('current')
+        new = ui.input('New password', password=True).classes('w-full').mark('new')
+        again = ui.input('New password again', password=True).classes('w-full').mark('again')
+        ui.button('Change password', on_click=save)

@@ -49,14 +49,27 @@ def _columns(actor: Actor, rt: type[RecordType], params: ListParams) -> dict[str
     subtitle = [n for n in rt.list_columns if n not in (field, rt.title_field.key)][:2]
     with db.session() as s:
         for state, _ in rt.workflow.states:
-            p = ListParams(q=params.q, filters={**params.filters, field: state}, date_from=params.date_from,
-                           date_to=params.date_to, mine=params.mine, sort=params.sort, per_page=PER_COLUMN)
+            p = ListParams(
+                q=params.q,
+                filters={**params.filters, field: state},
+                date_from=params.date_from,
+                date_to=params.date_to,
+                mine=params.mine,
+                sort=params.sort,
+                per_page=PER_COLUMN,
+            )
             records = query.page(s, actor, rt, p)
             total, _ = query.count(s, actor, rt, p, cap=999)
             refs = ref_titles(s, rt, records, subtitle)
-            cards = [{'id': r.id, 'version': r.version, 'title': rt.title_of(r),
-                      'lines': [display(rt.fields[n], getattr(r, n), tz, refs.get(n)) for n in subtitle]}
-                     for r in records]
+            cards = [
+                {
+                    'id': r.id,
+                    'version': r.version,
+                    'title': rt.title_of(r),
+                    'lines': [display(rt.fields[n], getattr(r, n), tz, refs.get(n)) for n in subtitle],
+                }
+                for r in records
+            ]
             out[state] = (cards, total)
     return out
 
@@ -70,8 +83,9 @@ class Board:
         with ui.row().classes('w-full items-center'):
             ui.label(f'{rt.label_plural} board').classes('text-xl font-medium')
             ui.space()
-            ui.button('List', icon='list', on_click=lambda: ui.navigate.to(params.url(f'/r/{rt.slug}'))) \
-                .props('outline')
+            ui.button('List', icon='list', on_click=lambda: ui.navigate.to(params.url(f'/r/{rt.slug}'))).props(
+                'outline'
+            )
         self.area = ui.row().classes('w-full flex-nowrap overflow-x-auto gap-3 items-start')
 
     async def load(self) -> None:
@@ -98,7 +112,9 @@ class Board:
         with column:
             ui.label(f'{label} ({total})').classes('font-medium')
             for card in cards:
-                with ui.card().classes('w-full cursor-grab p-2').props('draggable').mark(f'card-{card["id"]}') as element:
+                with (
+                    ui.card().classes('w-full cursor-grab p-2').props('draggable').mark(f'card-{card["id"]}') as element
+                ):
                     ui.link(card['title'] or f'#{card["id"]}', f'/r/{self.rt.slug}/{card["id"]}')
                     for line in card['lines']:
                         if line:
@@ -125,7 +141,6 @@ class Board:
         if not allowed:
             label = self.rt.workflow.state_label
             why = 'You may not' if steps else 'The workflow does not'
-            ui.notify(f'{why} move a {self.rt.label.lower()} from {label(source)} to {label(target)}.',
-                      type='negative')
+            ui.notify(f'{why} move a {self.rt.label.lower()} from {label(source)} to {label(target)}.', type='negative')
             return
         transition_dialog(self.rt, record_id, allowed[0], version, self.reload)

@@ -20,7 +20,6 @@ from pages.records import record_type
 from pages.session import NotSignedIn, act, actor_by_id, current_actor, page
 from pages.workflow import transition_dialog
 
-
 #: Module-specific additions to a detail page: slug → fn(record_id, actor), drawn under the fields.
 DETAIL_EXTRAS: dict[str, Callable[[int, Actor], None]] = {}
 
@@ -139,18 +138,26 @@ class RecordDetail:
                 ui.badge(rt.workflow.state_label(state)).props('outline').classes('text-sm')
             ui.space()
             if can(s, actor, rt, 'edit'):
-                ui.button('Edit', icon='edit',
-                          on_click=lambda: ui.navigate.to(f'/r/{rt.slug}/{record.id}/edit')).props('outline')
+                ui.button('Edit', icon='edit', on_click=lambda: ui.navigate.to(f'/r/{rt.slug}/{record.id}/edit')).props(
+                    'outline'
+                )
             if can(s, actor, rt, 'delete'):
-                ui.button('Delete' if not rt.lookup else 'Delete or deactivate', icon='delete',
-                          on_click=lambda: self._delete(record.version)).props('outline color=negative')
+                ui.button(
+                    'Delete' if not rt.lookup else 'Delete or deactivate',
+                    icon='delete',
+                    on_click=lambda: self._delete(record.version),
+                ).props('outline color=negative')
         if rt.workflow:
             state = getattr(record, rt.workflow.field.key)
             with ui.row().classes('gap-2'):
                 for step in rt.workflow.available(state):
                     if can(s, actor, rt, step.action):
-                        ui.button(step.title, on_click=lambda st=step, v=record.version: transition_dialog(
-                            self.rt, self.record_id, st, v, self.refresh)).props(f'color={step.color}')
+                        ui.button(
+                            step.title,
+                            on_click=lambda st=step, v=record.version: transition_dialog(
+                                self.rt, self.record_id, st, v, self.refresh
+                            ),
+                        ).props(f'color={step.color}')
 
     def _fields(self, s: Any, record: Any) -> None:
         tz = get_settings().tz
@@ -176,9 +183,13 @@ class RecordDetail:
             owner = self.rt.owner_field and getattr(record, self.rt.owner_field) == actor.id
             if owner or can(s, actor, self.rt, 'edit'):
                 max_mb = get_settings().max_upload_mb
-                ui.upload(label=f'Add files (up to {max_mb} MB each)', multiple=True, auto_upload=True,
-                          max_file_size=max_mb * 2**20, on_upload=self._upload).props('flat bordered') \
-                    .classes('w-full')
+                ui.upload(
+                    label=f'Add files (up to {max_mb} MB each)',
+                    multiple=True,
+                    auto_upload=True,
+                    max_file_size=max_mb * 2**20,
+                    on_upload=self._upload,
+                ).props('flat bordered').classes('w-full')
 
     async def _upload(self, event: events.UploadEventArguments) -> None:
         data = await event.file.read()  # read now: large uploads live in a temp file that goes with the event

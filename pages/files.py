@@ -22,8 +22,9 @@ def download(attachment_id: str) -> FileResponse:
         raise HTTPException(404, 'No such file.') from None
     if not path.is_file():
         raise HTTPException(410, 'The file is no longer stored.')
-    return FileResponse(path, media_type=row.content_type, filename=row.filename,
-                        headers={'X-Content-Type-Options': 'nosniff'})
+    return FileResponse(
+        path, media_type=row.content_type, filename=row.filename, headers={'X-Content-Type-Options': 'nosniff'}
+    )
 
 
 def mount() -> None:

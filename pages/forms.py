@@ -52,8 +52,14 @@ def form_value(field: Field, value: Any) -> Any:
 class RecordForm:
     """Inputs for `names` of `rt`, one column on a phone, two on a wide screen."""
 
-    def __init__(self, session: Session, rt: type[RecordType], names: list[str], record: Any | None = None,
-                 readonly: list[str] | None = None) -> None:
+    def __init__(
+        self,
+        session: Session,
+        rt: type[RecordType],
+        names: list[str],
+        record: Any | None = None,
+        readonly: list[str] | None = None,
+    ) -> None:
         self.rt = rt
         self.inputs: dict[str, Any] = {}
         with ui.grid().classes('w-full grid-cols-1 sm:grid-cols-2 gap-x-4 gap-y-1'):
@@ -72,8 +78,14 @@ class RecordForm:
         kind = field.kind
         if kind in ('enum', 'ref', 'multi'):
             options = options_for(session, field, keep=value)
-            element = ui.select(options, label=label, value=value, multiple=kind == 'multi',
-                                with_input=kind != 'enum', clearable=not field.required)
+            element = ui.select(
+                options,
+                label=label,
+                value=value,
+                multiple=kind == 'multi',
+                with_input=kind != 'enum',
+                clearable=not field.required,
+            )
             if kind == 'multi':
                 element.props('use-chips')
         elif kind == 'bool':

@@ -30,9 +30,13 @@ async def home_page() -> None:
         ui.label(f'Hello, {actor.name}').classes('text-xl font-medium')
         grid = ui.grid().classes('w-full grid-cols-1 sm:grid-cols-3 gap-3')
     for label, icon, url, n in await run.io_bound(_counts, actor):
-        with grid, ui.link(target=url).classes('no-underline'), ui.card().classes('w-full hover:shadow-lg'):
-            with ui.row().classes('items-center gap-3'):
-                ui.icon(icon).classes('text-2xl text-primary')
-                ui.label(label).classes('text-lg text-gray-800')
-                ui.space()
-                ui.label(n).classes('text-gray-600')
+        with grid, ui.link(target=url).classes('no-underline'):
+            _tile(label, icon, n)
+
+
+def _tile(label: str, icon: str, count: str) -> None:
+    with ui.card().classes('w-full hover:shadow-lg'), ui.row().classes('items-center gap-3'):
+        ui.icon(icon).classes('text-2xl text-primary')
+        ui.label(label).classes('text-lg text-gray-800')
+        ui.space()
+        ui.label(count).classes('text-gray-600')

@@ -19,8 +19,11 @@ NAV_ORDER = ['Records', 'Lookups', 'Admin']
 def nav_entries(actor: Actor) -> list[tuple[str, str, str, str]]:
     """(group, label, icon, url) of every record type `actor` may view."""
     with db.session() as s:
-        entries = [(rt.nav_group, rt.label_plural, rt.icon, f'/r/{rt.slug}')
-                   for rt in REGISTRY.values() if can(s, actor, rt, 'view')]
+        entries = [
+            (rt.nav_group, rt.label_plural, rt.icon, f'/r/{rt.slug}')
+            for rt in REGISTRY.values()
+            if can(s, actor, rt, 'view')
+        ]
     if actor.has('admin'):
         entries.append(('Admin', 'Permissions', 'admin_panel_settings', '/admin/permissions'))
     rank = {g: i for i, g in enumerate(NAV_ORDER)}
@@ -33,16 +36,16 @@ def frame(title: str, actor: Actor) -> Iterator[None]:
     ui.page_title(f'{title} · Labdesk')
     ui.colors(primary='#1f5f8b')
     with ui.header().classes('items-center px-2 py-1 gap-1'):
-        ui.button(icon='menu', on_click=lambda: drawer.toggle()).props('flat round color=white aria-label=Menu')
+        menu = ui.button(icon='menu').props('flat round color=white aria-label=Menu')
         ui.link('Labdesk', '/').classes('text-white text-lg font-bold no-underline')
         ui.label(title).classes('text-white opacity-80 truncate hidden sm:block')
         ui.space()
-        with ui.button(icon='account_circle').props('flat round color=white aria-label=Account'):
-            with ui.menu():
-                ui.menu_item(actor.name, lambda: ui.navigate.to('/account'))
-                ui.menu_item('Change password', lambda: ui.navigate.to('/account'))
-                ui.menu_item('Sign out', lambda: ui.navigate.to('/logout'))
+        with ui.button(icon='account_circle').props('flat round color=white aria-label=Account'), ui.menu():
+            ui.menu_item(actor.name, lambda: ui.navigate.to('/account'))
+            ui.menu_item('Change password', lambda: ui.navigate.to('/account'))
+            ui.menu_item('Sign out', lambda: ui.navigate.to('/logout'))
     with ui.left_drawer(value=False).props('bordered width=240') as drawer:
+        menu.on_click(drawer.toggle)
         ui.link('Home', '/').classes('block py-1 font-medium')
         for group, items in groupby(nav_entries(actor), key=lambda e: e[0]):
             ui.label(group).classes('text-xs uppercase text-gray-500 mt-3')

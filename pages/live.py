@@ -55,8 +55,7 @@ def on_change(slug: str, refresh: Callable[[], object]) -> None:
     changed.subscribe(lambda slugs: refresh() if slug in slugs else None)
 
 
-
 def gone(element: ui.element) -> bool:
     """Whether the page holding `element` has been closed (skip refreshing it)."""
-    client = element._client()  # noqa: SLF001 - a weak reference; reading `client` raises once it is gone
+    client = element._client()
     return element.is_deleted or client is None or client.is_deleted

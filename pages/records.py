@@ -49,8 +49,7 @@ def table_rows(session: Any, rt: type[RecordType], records: list[Any], names: li
     """Rows of display text for a table (references resolved in one query per field)."""
     tz = get_settings().tz
     refs = ref_titles(session, rt, records, names)
-    return [{'id': r.id, **{n: display(rt.fields[n], getattr(r, n), tz, refs.get(n)) for n in names}}
-            for r in records]
+    return [{'id': r.id, **{n: display(rt.fields[n], getattr(r, n), tz, refs.get(n)) for n in names}} for r in records]
 
 
 def _fetch(actor: Actor, rt: type[RecordType], params: ListParams) -> tuple[list[dict], int, bool]:
@@ -77,18 +76,27 @@ class RecordList:
         self._toolbar()
         self._filters()
         self.summary = ui.label('').classes('text-sm text-gray-600')
-        self.table = ui.table(columns=self._columns(), rows=[], row_key='id', pagination=self._pagination(0)) \
-            .classes('w-full').props(':grid="$q.screen.lt.sm" flat bordered')
-        self.table.add_slot('body-cell-' + self._link_column(), f'''
+        self.table = (
+            ui.table(columns=self._columns(), rows=[], row_key='id', pagination=self._pagination(0))
+            .classes('w-full')
+            .props(':grid="$q.screen.lt.sm" flat bordered')
+        )
+        self.table.add_slot(
+            'body-cell-' + self._link_column(),
+            f"""
             <q-td :props="props"><a :href="'{self.base}/' + props.row.id" class="text-primary">
-            {{{{ props.value || '#' + props.row.id }}}}</a></q-td>''')
-        self.table.add_slot('item', f'''
+            {{{{ props.value || '#' + props.row.id }}}}</a></q-td>""",
+        )
+        self.table.add_slot(
+            'item',
+            f"""
             <div class="q-pa-xs col-12"><q-card flat bordered><q-card-section>
             <a :href="'{self.base}/' + props.row.id" class="text-primary text-weight-medium">
               {{{{ props.cols[0].value || '#' + props.row.id }}}}</a>
             <div v-for="col in props.cols.slice(1)" :key="col.name" class="text-caption">
               <span class="text-grey-7">{{{{ col.label }}}}:</span> {{{{ col.value }}}}</div>
-            </q-card-section></q-card></div>''')
+            </q-card-section></q-card></div>""",
+        )
         self.table.on('request', self._on_request)
 
     # ---- building ----
@@ -98,54 +106,100 @@ class RecordList:
             ui.label(self.rt.label_plural).classes('text-xl font-medium')
             ui.space()
             if self.may_create:
-                ui.button(f'New {self.rt.label.lower()}', icon='add',
-                          on_click=lambda: ui.navigate.to(f'{self.base}/new'))
+                ui.button(
+                    f'New {self.rt.label.lower()}', icon='add', on_click=lambda: ui.navigate.to(f'{self.base}/new')
+                )
             if self.rt.workflow:
-                ui.button('Board', icon='view_kanban', on_click=lambda: ui.navigate.to(
-                    ListParams(filters=self.params.filters, q=self.params.q).url(f'{self.base}/board'))).props('outline')
+                ui.button(
+                    'Board',
+                    icon='view_kanban',
+                    on_click=lambda: ui.navigate.to(
+                        ListParams(filters=self.params.filters, q=self.params.q).url(f'{self.base}/board')
+                    ),
+                ).props('outline')
             if self.may_export:
                 ui.button('Export', icon='download', on_click=self.export).props('outline')
             if self.rt.lookup and self.may_create:
-                ui.button('Excel round trip', icon='sync_alt',
-                          on_click=lambda: ui.navigate.to(f'/admin/import/{self.rt.slug}')).props('outline')
+                ui.button(
+                    'Excel round trip',
+                    icon='sync_alt',
+                    on_click=lambda: ui.navigate.to(f'/admin/import/{self.rt.slug}'),
+                ).props('outline')
         with ui.row().classes('w-full items-center gap-2'):
-            self.search = ui.input(placeholder='Search', value=self.params.q).props('clearable dense outlined') \
-                .classes('grow min-w-[12rem]').on('keydown.enter', self._apply)
+            self.search = (
+                ui.input(placeholder='Search', value=self.params.q)
+                .props('clearable dense outlined')
+                .classes('grow min-w-[12rem]')
+                .on('keydown.enter', self._apply)
+            )
             self.search.on('clear', self._apply)
             ui.button(icon='search', on_click=self._apply).props('flat dense aria-label=Search')
-            self.views = ui.select({'': 'Saved views', **self.saved}, value='', on_change=self._open_view) \
-                .props('dense outlined').classes('min-w-[10rem]')
+            self.views = (
+                ui.select({'': 'Saved views', **self.saved}, value='', on_change=self._open_view)
+                .props('dense outlined')
+                .classes('min-w-[10rem]')
+            )
             ui.button(icon='bookmark_add', on_click=self._save_view).props('flat dense').tooltip('Save this view')
 
     def _filters(self) -> None:
-        with ui.expansion('Filters and columns', icon='filter_list',
-                          value=bool(self.params.filters or self.params.date_from or self.params.date_to)) \
-                .classes('w-full').props('dense'):
-            with ui.row().classes('w-full items-end gap-2'):
-                self.filter_inputs = {}
-                for name, options in self.options.items():
-                    field = self.rt.fields[name]
-                    self.filter_inputs[name] = ui.select(
+        with (
+            ui.expansion(
+                'Filters and columns',
+                icon='filter_list',
+                value=bool(self.params.filters or self.params.date_from or self.params.date_to),
+            )
+            .classes('w-full')
+            .props('dense'),
+            ui.row().classes('w-full items-end gap-2'),
+        ):
+            self.filter_inputs = {}
+            for name, options in self.options.items():
+                field = self.rt.fields[name]
+                self.filter_inputs[name] = (
+                    ui.select(
                         {'': 'Any', '-': '(none)', **{str(k): v for k, v in options.items()}},
-                        label=field.label, value=self.params.filters.get(name, ''), with_input=len(options) > 10,
+                        label=field.label,
+                        value=self.params.filters.get(name, ''),
+                        with_input=len(options) > 10,
                         on_change=self._apply,
-                    ).props('dense outlined').classes('min-w-[9rem]')
-                if self.rt.date_field:
-                    label = self.rt.fields[self.rt.date_field].label
-                    self.date_from = ui.input(f'{label} from', value=self.params.date_from, on_change=self._apply) \
-                        .props('type=date dense outlined stack-label')
-                    self.date_to = ui.input(f'{label} to', value=self.params.date_to, on_change=self._apply) \
-                        .props('type=date dense outlined stack-label')
-                if self.rt.owner_field:
-                    self.mine = ui.checkbox('Mine', value=self.params.mine, on_change=self._apply)
-                columns = {n: f.label for n, f in self.rt.fields.items()}
-                self.columns = ui.select(columns, label='Columns', multiple=True,
-                                         value=self.params.visible_columns(self.rt), on_change=self._apply) \
-                    .props('dense outlined use-chips').classes('min-w-[14rem]')
+                    )
+                    .props('dense outlined')
+                    .classes('min-w-[9rem]')
+                )
+            if self.rt.date_field:
+                label = self.rt.fields[self.rt.date_field].label
+                self.date_from = ui.input(f'{label} from', value=self.params.date_from, on_change=self._apply).props(
+                    'type=date dense outlined stack-label'
+                )
+                self.date_to = ui.input(f'{label} to', value=self.params.date_to, on_change=self._apply).props(
+                    'type=date dense outlined stack-label'
+                )
+            if self.rt.owner_field:
+                self.mine = ui.checkbox('Mine', value=self.params.mine, on_change=self._apply)
+            columns = {n: f.label for n, f in self.rt.fields.items()}
+            self.columns = (
+                ui.select(
+                    columns,
+                    label='Columns',
+                    multiple=True,
+                    value=self.params.visible_columns(self.rt),
+                    on_change=self._apply,
+                )
+                .props('dense outlined use-chips')
+                .classes('min-w-[14rem]')
+            )
 
     def _columns(self) -> list[dict[str, Any]]:
-        return [{'name': n, 'label': self.rt.fields[n].label, 'field': n, 'align': 'left',
-                 'sortable': self.rt.fields[n].kind != 'multi'} for n in self.params.visible_columns(self.rt)]
+        return [
+            {
+                'name': n,
+                'label': self.rt.fields[n].label,
+                'field': n,
+                'align': 'left',
+                'sortable': self.rt.fields[n].kind != 'multi',
+            }
+            for n in self.params.visible_columns(self.rt)
+        ]
 
     def _link_column(self) -> str:
         names = self.params.visible_columns(self.rt)
@@ -154,8 +208,13 @@ class RecordList:
 
     def _pagination(self, total: int) -> dict[str, Any]:
         sort = self.params.sort
-        return {'page': self.params.page, 'rowsPerPage': self.params.per_page, 'rowsNumber': total,
-                'sortBy': sort.lstrip('-') or None, 'descending': sort.startswith('-')}
+        return {
+            'page': self.params.page,
+            'rowsPerPage': self.params.per_page,
+            'rowsNumber': total,
+            'sortBy': sort.lstrip('-') or None,
+            'descending': sort.startswith('-'),
+        }
 
     # ---- behaviour ----
 
@@ -245,8 +304,9 @@ class RecordList:
         dialog.open()
         path = Path(tempfile.mkdtemp(prefix='labdesk-export-')) / export_filename(self.rt)
         try:
-            count = await run.io_bound(export_list, actor, self.rt, self.params, path,
-                                       lambda n: done.__setitem__('rows', n))
+            count = await run.io_bound(
+                export_list, actor, self.rt, self.params, path, lambda n: done.__setitem__('rows', n)
+            )
         except Exception as exc:  # the user must hear of it; the log keeps the detail
             dialog.close()
             ui.notify(f'Export failed: {exc}', type='negative', multi_line=True)

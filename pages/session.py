@@ -76,7 +76,7 @@ def actor_or_none() -> Actor | None:
 class AuthMiddleware(BaseHTTPMiddleware):
     """Sends a browser without a live session to the sign-in page (the API has its own tokens)."""
 
-    async def dispatch(self, request: Request, call_next):  # noqa: ANN201
+    async def dispatch(self, request: Request, call_next):
         path = request.url.path
         if not path.startswith(PUBLIC_PREFIXES):
             storage = app.storage.user

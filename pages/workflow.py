@@ -15,8 +15,7 @@ from pages.forms import RecordForm
 from pages.session import act
 
 
-def transition_dialog(rt: type[RecordType], record_id: int, step: Transition, version: int | None,
-                      done: Any) -> None:
+def transition_dialog(rt: type[RecordType], record_id: int, step: Transition, version: int | None, done: Any) -> None:
     """Ask for the step's fields (if any), then run it; shared by the detail page and the board."""
     with ui.dialog() as dialog, ui.card().classes('w-full max-w-lg'):
         ui.label(step.title).classes('text-lg font-medium')

@@ -64,8 +64,13 @@ def make_user(email: str, *roles: str, department_id: int | None = None, passwor
     """A saved user with `roles`; returns it as an Actor."""
     with db.session() as s:
         role_rows = [r for r in s.query(Role).all() if r.name in roles]
-        user = User(email=email, name=email.split('@')[0].title(), password_hash=hash_password(password),
-                    department_id=department_id, roles=role_rows)
+        user = User(
+            email=email,
+            name=email.split('@', maxsplit=1)[0].title(),
+            password_hash=hash_password(password),
+            department_id=department_id,
+            roles=role_rows,
+        )
         s.add(user)
         s.flush()
         return Actor.of(user)

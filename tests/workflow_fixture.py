@@ -35,17 +35,20 @@ def declare() -> type[RecordType]:
             [('received', 'Received'), ('testing', 'Testing'), ('reported', 'Reported')],
             [
                 Transition('start', ['received'], 'testing', roles=['staff']),
-                Transition('report', ['testing'], 'reported', label='Report result', requires=[Sample.result],
-                           roles=['hod']),
+                Transition(
+                    'report', ['testing'], 'reported', label='Report result', requires=[Sample.result], roles=['hod']
+                ),
                 Transition('retest', ['reported'], 'testing', roles=['hod']),
             ],
         )
-        permissions = {'staff': {'view', 'create', 'transition:start'}, 'hod': {'view', 'edit', 'transition:report',
-                                                                               'transition:retest'},
-                       'admin': {'*'}}
+        permissions = {
+            'staff': {'view', 'create', 'transition:start'},
+            'hod': {'view', 'edit', 'transition:report', 'transition:retest'},
+            'admin': {'*'},
+        }
 
         @classmethod
-        def visible_to(cls, actor: Actor):  # noqa: ANN206 - a SQL filter
+        def visible_to(cls, actor: Actor):
             return None if actor.has('hod', 'admin') else Sample.owner_id == actor.id
 
     return Samples

@@ -44,29 +44,34 @@ def test_a_declaration_with_only_a_model_gets_list_form_search_and_sort():
 
 def test_a_string_instead_of_an_attribute_is_refused_naming_the_option():
     with pytest.raises(DeclarationError, match=r'Gadgets\.list_columns: .*write Gadget\.<field>'):
+
         class Gadgets(RecordType, model=Gadget):
             list_columns = ['name']
 
 
 def test_an_attribute_of_another_model_is_refused():
     with pytest.raises(DeclarationError, match=r'Gadgets\.search_fields'):
+
         class Gadgets(RecordType, model=Gadget):
             search_fields = [Department.name]
 
 
 def test_a_transition_to_an_unknown_state_is_refused():
     with pytest.raises(DeclarationError, match=r"Gadgets\.workflow: transition 'ship' names unknown states"):
+
         class Gadgets(RecordType, model=Gadget):
             workflow = Workflow(Gadget.status, [('new', 'New')], [Transition('ship', ['new'], 'shipped')])
 
 
 def test_unknown_actions_in_permissions_are_refused():
     with pytest.raises(DeclarationError, match=r"Gadgets\.permissions\['staff'\]: unknown actions \['fly'\]"):
+
         class Gadgets(RecordType, model=Gadget):
             permissions = {'staff': {'view', 'fly'}}
 
 
 def test_a_model_is_required():
     with pytest.raises(DeclarationError, match='needs a model'):
+
         class Nothing(RecordType):
             pass

@@ -93,8 +93,9 @@ def test_inactive_lookup_values_cannot_be_chosen(admin):
 def test_users_get_roles_through_the_multi_select(admin):
     with db.session() as s:
         roles = {r.name: r.id for r in s.scalars(select(get('roles').model))}
-        user = records.create(s, admin, get('users'), {'name': 'Asha', 'email': 'Asha@Lab.test',
-                                                     'roles': [roles['hod'], roles['staff']]})
+        user = records.create(
+            s, admin, get('users'), {'name': 'Asha', 'email': 'Asha@Lab.test', 'roles': [roles['hod'], roles['staff']]}
+        )
     with db.session() as s:
         saved = s.get(User, user.id)
         assert saved.email == 'asha@lab.test'

@@ -92,8 +92,9 @@ async def test_staff_cannot_open_the_new_department_form_actions(database, user:
     await user.should_see('You may not')
 
 
-@pytest.mark.parametrize(('path', 'message'), [('/r/nothing', 'There is no list'),
-                                               ('/r/departments/999', 'No department 999')])
+@pytest.mark.parametrize(
+    ('path', 'message'), [('/r/nothing', 'There is no list'), ('/r/departments/999', 'No department 999')]
+)
 async def test_unknown_lists_and_records_show_not_found(data_dir, user: User, path: str, message: str) -> None:
     await sign_in(user)
     await user.open(path)

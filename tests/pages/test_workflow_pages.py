@@ -69,8 +69,9 @@ async def test_a_move_the_workflow_does_not_allow_is_refused(samples, user: User
     await user.should_see('The workflow does not move a sample from Received to Reported.')
 
 
-async def test_a_second_user_sees_a_new_record_without_reloading(database, user: User,
-                                                                 create_user: Callable[[], User]) -> None:
+async def test_a_second_user_sees_a_new_record_without_reloading(
+    database, user: User, create_user: Callable[[], User]
+) -> None:
     await sign_in(user)
     await user.open('/r/departments')
     other = create_user()
