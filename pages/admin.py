@@ -6,7 +6,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from nicegui import events, run, ui
+from nicegui import events, ui
 from sqlalchemy import select
 
 from models import db
@@ -17,7 +17,7 @@ from models.values import ValidationError
 from pages.detail import DETAIL_EXTRAS
 from pages.layout import frame
 from pages.records import record_type
-from pages.session import act, current_actor, page
+from pages.session import act, act_io, current_actor, page
 
 
 def _admin_only(actor: Actor) -> None:
@@ -99,7 +99,7 @@ class LookupImport:
         from reports.imports import export_lookup
 
         path = Path(tempfile.mkdtemp(prefix='labdesk-lookup-')) / export_filename(self.rt)
-        count = await run.io_bound(act, lambda actor: export_lookup(actor, self.rt, path))
+        count = await act_io(lambda actor: export_lookup(actor, self.rt, path))
         if count is not None:
             ui.download.file(path, path.name)
 
@@ -108,7 +108,7 @@ class LookupImport:
 
         self.data = await event.file.read()
         try:
-            result = await run.io_bound(act, lambda actor: preview(actor, self.rt, self.data))
+            result = await act_io(lambda actor: preview(actor, self.rt, self.data))
         except ValueError as exc:
             self._show_error(str(exc))
             return
@@ -143,7 +143,7 @@ class LookupImport:
         from reports.imports import apply
 
         try:
-            result = await run.io_bound(act, lambda actor: apply(actor, self.rt, self.data))
+            result = await act_io(lambda actor: apply(actor, self.rt, self.data))
         except (ValidationError, ValueError) as exc:
             self._show_error(f'Nothing was saved: {exc}')
             return

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from nicegui import events, run, ui
+from nicegui import events, ui
 
 from models import attachments, audit, comments, db, records
 from models.accounts import Actor
@@ -17,7 +17,7 @@ from pages import live
 from pages.forms import RecordForm
 from pages.layout import frame
 from pages.records import record_type
-from pages.session import NotSignedIn, act, actor_by_id, current_actor, page
+from pages.session import NotSignedIn, act, act_io, actor_by_id, current_actor, page
 from pages.workflow import transition_dialog
 
 #: Module-specific additions to a detail page: slug → fn(record_id, actor), drawn under the fields.
@@ -199,7 +199,7 @@ class RecordDetail:
                 return records.attach(s, actor, self.rt, self.record_id, event.file.name, data)
 
         try:
-            saved = await run.io_bound(act, store)
+            saved = await act_io(store)
         except attachments.UploadRejected as exc:
             ui.notify(str(exc), type='negative', multi_line=True)
             return
@@ -215,10 +215,12 @@ class RecordDetail:
         with ui.card().classes('w-full'):
             ui.label('Timeline').classes('font-medium')
             body = ui.textarea(placeholder='Add a comment').props('autogrow outlined dense').classes('w-full')
+            body.mark('comment-body')
             ui.button('Comment', on_click=lambda: self._comment(body)).props('outline dense')
             with ui.timeline(side='right').classes('w-full'):
                 for at, who, text in entries:
-                    ui.timeline_entry(text, subtitle=f'{at.astimezone(tz):%d %b %Y %H:%M} · {who}')
+                    with ui.timeline_entry(subtitle=f'{at.astimezone(tz):%d %b %Y %H:%M} · {who}'):
+                        ui.label(text).classes('whitespace-pre-wrap break-words')
 
     def _comment(self, body: Any) -> None:
         def add(actor: Actor) -> None:

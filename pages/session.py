@@ -11,7 +11,7 @@ from urllib.parse import quote
 
 from fastapi import Request
 from fastapi.responses import RedirectResponse
-from nicegui import app, ui
+from nicegui import app, run, ui
 from starlette.middleware.base import BaseHTTPMiddleware
 
 from models import db
@@ -98,6 +98,20 @@ def act(handler: Callable[[Actor], T]) -> T | None:
         return None
     try:
         return handler(actor)
+    except (PermissionDenied, NotFound, Conflict) as exc:
+        ui.notify(str(exc), type='negative', multi_line=True, close_button=True, timeout=8000)
+        return None
+
+
+async def act_io(handler: Callable[[Actor], T]) -> T | None:
+    """`act`, with the work itself on a thread so that a slow query blocks nobody else."""
+    try:
+        actor = current_actor()
+    except NotSignedIn:
+        ui.navigate.to('/login')
+        return None
+    try:
+        return await run.io_bound(handler, actor)
     except (PermissionDenied, NotFound, Conflict) as exc:
         ui.notify(str(exc), type='negative', multi_line=True, close_button=True, timeout=8000)
         return None
