@@ -51,7 +51,7 @@ def _matrix(rt: type[RecordType], roles: list[str]) -> None:
                 ui.checkbox(
                     value=role_allows(s, role, rt, action),
                     on_change=lambda e, r=role, a=action: _set(rt, r, a, e.value),
-                ).props(f'dense data-cell={rt.slug}:{role}:{action}')
+                ).props('dense').mark(f'perm-{rt.slug}-{role}-{action}')
 
 
 def _set(rt: type[RecordType], role: str, action: str, allowed: bool) -> None:
@@ -189,7 +189,7 @@ def _reset_password(user_id: int, actor: Actor) -> None:
         act(save)
         with ui.dialog() as dialog, ui.card():
             ui.label('New password (shown once; give it to the user):')
-            ui.label(new).classes('font-mono text-lg').props('data-test=new-password')
+            ui.label(new).classes('font-mono text-lg').mark('new-password')
             ui.button('Done', on_click=dialog.close)
         dialog.open()
 

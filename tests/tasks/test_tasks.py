@@ -1,0 +1,42 @@
+"""The task queue: crontabs in local time, the heartbeat, and the embedded consumer."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+
+import tasks
+from models.settings import reload_settings
+
+
+def test_local_crontab_matches_local_time_not_utc(monkeypatch):
+    monkeypatch.setenv('TIMEZONE', 'Asia/Kolkata')
+    reload_settings()
+    at_eleven = tasks.local_crontab(minute='0', hour='11')
+    assert at_eleven(dt.datetime(2026, 11, 22, 5, 30))  # 05:30 UTC is 11:00 in Kolkata
+    assert not at_eleven(dt.datetime(2026, 11, 22, 11, 0))
+
+
+def test_the_heartbeat_is_recorded_for_the_health_check(database):
+    tasks.huey.immediate = True
+    try:
+        tasks.heartbeat.call_local()
+    finally:
+        tasks.huey.immediate = False
+    beat = tasks.last_heartbeat()
+    assert beat is not None
+    assert (dt.datetime.now(dt.UTC) - beat).total_seconds() < 60
+
+
+def test_the_embedded_consumer_runs_tasks_and_stops_cleanly(database):
+    before = tasks.last_heartbeat()
+    tasks.start_embedded()
+    try:
+        for _ in range(100):
+            if tasks.last_heartbeat() not in (None, before):
+                break
+            time.sleep(0.1)
+    finally:
+        tasks.stop_embedded()
+    assert tasks.last_heartbeat() not in (None, before)
+    assert tasks._consumer is None
