@@ -22,7 +22,7 @@ class Settings(BaseSettings):
     timezone: str = 'Asia/Kolkata'
     embedded_worker: bool = True
     env: str = 'development'
-    admin_email: str = ''
+    admin_email: str = 'admin@labdesk.local'
     admin_password: str = ''
     session_idle_minutes: int = 60
     max_upload_mb: int = 20
