@@ -151,6 +151,8 @@ def comment(session: Session, actor: Actor, rt: type[RecordType], record_id: Any
         raise ValidationError({'body': 'At most 10,000 characters.'})
     row = Comment(record_type=rt.slug, record_id=record.id, author_id=actor.id, author=actor.label, body=body)
     session.add(row)
+    session.flush()
+    audit.record(session, actor, 'comment', record_type=rt.slug, record_id=record.id, changes={'comment_id': row.id})
     changes.mark(session, rt.slug, record.id)
     return row
 

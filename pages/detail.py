@@ -209,7 +209,11 @@ class RecordDetail:
 
     def _timeline(self, s: Any, record: Any) -> None:
         tz = get_settings().tz
-        entries = [(e.at, e.actor, _describe(self.rt, e)) for e in audit.history(s, self.rt.slug, record.id)]
+        entries = [
+            (e.at, e.actor, _describe(self.rt, e))
+            for e in audit.history(s, self.rt.slug, record.id)
+            if e.action != 'comment'
+        ]  # the comment itself is shown instead
         entries += [(c.at, c.author, c.body) for c in comments.for_record(s, self.rt.slug, record.id)]
         entries.sort(key=lambda e: e[0], reverse=True)
         with ui.card().classes('w-full'):

@@ -102,3 +102,27 @@ async def test_a_live_update_never_shows_rows_the_user_may_not_see(samples, user
     await asyncio.sleep(2.5)  # several live polls
     assert table_rows(user) == []
     await user.should_see('0 samples')
+
+
+async def test_a_change_made_by_another_process_shows_without_reloading(database, user: User) -> None:
+    """Like the task consumer running as its own process: it can only reach the page through the database."""
+    import asyncio
+    import os
+    import subprocess
+    import sys
+
+    await sign_in(user)
+    await user.open('/r/departments')
+    await user.should_see('0 departments')
+    script = (
+        'from models import db, records; from models.accounts import SYSTEM; from models.engine import get; '
+        'from models.settings import get_settings; db.configure(get_settings().db_url)\n'
+        "with db.session() as s: records.create(s, SYSTEM, get('departments'), {'name': 'From the worker'})"
+    )
+    env = {k: v for k, v in os.environ.items() if k != 'PYTEST_CURRENT_TEST'}
+    subprocess.run([sys.executable, '-c', script], env=env, check=True, timeout=60)
+    for _ in range(50):
+        if table_rows(user):
+            break
+        await asyncio.sleep(0.1)
+    assert [r['name'] for r in table_rows(user)] == ['From the worker']
