@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 
 from nicegui import app, ui
@@ -49,6 +50,10 @@ def setup() -> None:
 
 if __name__ in {'__main__', '__mp_main__'}:
     setup()
+    if not os.environ.get('NICEGUI_STORAGE_PATH') and not os.environ.get('NICEGUI_USER_SIMULATION'):
+        from nicegui.storage import Storage
+
+        Storage.path = (reload_settings().data_dir / 'sessions').resolve()  # sessions live with the data
     import pages  # noqa: F401  registers the routes
 
     _settings = reload_settings()

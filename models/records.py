@@ -32,7 +32,8 @@ class Conflict(Exception):
 def create(session: Session, actor: Actor, rt: type[RecordType], data: dict[str, Any]) -> Any:
     require(session, actor, rt, 'create')
     record = rt.model()
-    values = _clean(session, rt, data, _form_names(rt), record=None)
+    values = clean(session, rt, data, _form_names(rt), record=None)
+    values = {k: v for k, v in values.items() if v is not None or not _not_null(rt, k)}  # defaults apply
     if rt.workflow:
         values[rt.workflow.field.key] = rt.workflow.start
     if rt.owner_field and values.get(rt.owner_field) is None:
@@ -62,7 +63,7 @@ def update(
     unknown = set(data) - set(editable)
     if unknown:
         raise ValidationError({n: 'This field cannot be changed here.' for n in sorted(unknown)})
-    values = _clean(session, rt, data, list(data), record=record)
+    values = clean(session, rt, data, list(data), record=record)
     diff = _apply(session, rt, record, values)
     if diff:
         audit.record(session, actor, 'update', record_type=rt.slug, record_id=record.id, changes=diff)
@@ -98,7 +99,7 @@ def transition(
     unknown = set(data) - set(step.field_names())
     if unknown:
         raise ValidationError({n: f'Not part of "{step.title}".' for n in sorted(unknown)})
-    values = _clean(session, rt, data, list(data), record=record)
+    values = clean(session, rt, data, list(data), record=record)
     missing = {
         n: 'Required for this step.'
         for n in step.required_names()
@@ -219,9 +220,11 @@ def _form_names(rt: type[RecordType]) -> list[str]:
     return list(rt.form_fields)
 
 
-def _clean(
+def clean(
     session: Session, rt: type[RecordType], data: dict[str, Any], names: list[str], record: Any | None
 ) -> dict[str, Any]:
+    """Validate `data` as every path does (conversion, required, references, cross-field, unique);
+    returns the values to save, or raises ValidationError naming each bad field. Saves nothing."""
     tz = get_settings().tz
     values: dict[str, Any] = {}
     errors: dict[str, str] = {}
@@ -238,7 +241,9 @@ def _clean(
         except ValueError as exc:
             errors[name] = str(exc)
             continue
-        if field.required and value in (None, '') and (record is None or name in data):
+        if value in (None, '') and (
+            (field.required and (record is None or name in data)) or (record is not None and _not_null(rt, name))
+        ):
             errors[name] = 'Required.'
             continue
         values[name] = value
@@ -253,6 +258,11 @@ def _clean(
     if errors:
         raise ValidationError(errors)
     return values
+
+
+def _not_null(rt: type[RecordType], name: str) -> bool:
+    col = rt.model.__table__.columns.get(name)
+    return col is not None and not col.nullable and not col.primary_key
 
 
 def _unique_errors(session: Session, rt: type[RecordType], values: dict[str, Any], record: Any) -> dict[str, str]:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import tempfile
-from pathlib import Path
 from typing import Any
 
 from nicegui import events, ui
@@ -17,7 +15,7 @@ from models.values import ValidationError
 from pages.detail import DETAIL_EXTRAS
 from pages.layout import frame
 from pages.records import record_type
-from pages.session import act, act_io, current_actor, page
+from pages.session import act, act_io, current_actor, export_path, page
 
 
 def _admin_only(actor: Actor) -> None:
@@ -98,7 +96,7 @@ class LookupImport:
         from reports.export import export_filename
         from reports.imports import export_lookup
 
-        path = Path(tempfile.mkdtemp(prefix='labdesk-lookup-')) / export_filename(self.rt)
+        path = export_path(export_filename(self.rt))
         count = await act_io(lambda actor: export_lookup(actor, self.rt, path))
         if count is not None:
             ui.download.file(path, path.name)

@@ -17,7 +17,7 @@ from pages import live
 from pages.forms import RecordForm
 from pages.layout import frame
 from pages.records import record_type
-from pages.session import NotSignedIn, act, act_io, actor_by_id, current_actor, page
+from pages.session import NotSignedIn, act, act_io, actor_by_id, current_actor, flash, page
 from pages.workflow import transition_dialog
 
 #: Module-specific additions to a detail page: slug → fn(record_id, actor), drawn under the fields.
@@ -44,7 +44,7 @@ def new_page(slug: str) -> None:
                 form.show_errors(exc.errors)
                 return
             if record is not None:
-                ui.notify(f'{rt.label} saved.', type='positive')
+                flash(f'{rt.label} saved.')
                 ui.navigate.to(f'/r/{rt.slug}/{record.id}')
 
         with ui.row():
@@ -78,7 +78,7 @@ def edit_page(slug: str, record_id: int) -> None:
             form.show_errors(exc.errors)
             return
         if saved is not None:
-            ui.notify(f'{rt.label} saved.', type='positive')
+            flash(f'{rt.label} saved.')
             ui.navigate.to(f'/r/{rt.slug}/{record.id}')
 
     with ui.row().classes('max-w-6xl mx-auto w-full px-4'):
@@ -252,7 +252,7 @@ class RecordDetail:
                 outcome = act(remove)
                 dialog.close()
                 if outcome == 'deleted':
-                    ui.notify(f'{self.rt.label} deleted.', type='positive')
+                    flash(f'{self.rt.label} deleted.')
                     ui.navigate.to(f'/r/{self.rt.slug}')
                 elif outcome == 'deactivated':
                     ui.notify(f'{self.rt.label} is in use, so it was deactivated.', type='warning')

@@ -12,6 +12,7 @@ from models import db
 from models.accounts import Actor
 from models.engine import REGISTRY
 from models.permissions import can
+from pages.session import take_flash
 
 NAV_ORDER = ['Records', 'Lookups', 'Admin']
 
@@ -53,6 +54,9 @@ def frame(title: str, actor: Actor) -> Iterator[None]:
                 with ui.link(target=url).classes('flex items-center gap-2 py-1 no-underline text-gray-800'):
                     ui.icon(icon).classes('text-gray-600')
                     ui.label(label)
+    message = take_flash()
+    if message:
+        ui.notify(message, type='positive')
     with ui.column().classes('w-full max-w-6xl mx-auto p-2 sm:p-4 gap-3'):
         yield
 

@@ -3,8 +3,6 @@ saved views, export and live updates, all kept in the URL."""
 
 from __future__ import annotations
 
-import tempfile
-from pathlib import Path
 from typing import Any
 
 from fastapi import Request
@@ -20,7 +18,7 @@ from models.values import display, ref_titles
 from pages import live
 from pages.forms import options_for
 from pages.layout import frame
-from pages.session import NotSignedIn, act, actor_by_id, current_actor, page
+from pages.session import NotSignedIn, act, actor_by_id, current_actor, export_path, page
 
 
 def record_type(slug: str, actor: Actor | None = None, action: str = 'view') -> type[RecordType]:
@@ -79,7 +77,7 @@ class RecordList:
         self.table = (
             ui.table(columns=self._columns(), rows=[], row_key='id', pagination=self._pagination(0))
             .classes('w-full')
-            .props(':grid="$q.screen.lt.sm" flat bordered')
+            .props(':grid="Quasar.Screen.lt.sm" flat bordered')
         )
         self.table.add_slot(
             'body-cell-' + self._link_column(),
@@ -302,7 +300,7 @@ class RecordList:
             progress = ui.label('0 rows')
             ui.timer(0.5, lambda: progress.set_text(f'{done["rows"]:,} rows'))
         dialog.open()
-        path = Path(tempfile.mkdtemp(prefix='labdesk-export-')) / export_filename(self.rt)
+        path = export_path(export_filename(self.rt))
         try:
             count = await run.io_bound(
                 export_list, actor, self.rt, self.params, path, lambda n: done.__setitem__('rows', n)

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import functools
 import inspect
+import secrets
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import quote
 
@@ -30,6 +32,22 @@ class NotSignedIn(Exception):
 
 def sign_in(actor: Actor) -> None:
     app.storage.user.update({'user_id': actor.id, 'seen': time.time()})
+
+
+def flash(message: str) -> None:
+    """A confirmation to show on the next page this browser opens (a toast dies with its page)."""
+    app.storage.user['flash'] = message
+
+
+def take_flash() -> str | None:
+    return app.storage.user.pop('flash', None)
+
+
+def export_path(filename: str) -> Path:
+    """Where a download is written; `tasks.prune_exports` removes old ones."""
+    folder = get_settings().data_dir / 'exports' / secrets.token_hex(8)
+    folder.mkdir(parents=True)
+    return folder / filename
 
 
 def sign_out() -> None:

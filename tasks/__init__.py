@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import shutil
+import time
 from collections.abc import Callable
+from pathlib import Path
 
 from huey import SqliteHuey, crontab
 from huey.consumer import Consumer
@@ -56,6 +59,23 @@ def prune_change_markers() -> None:
     with db.session() as s:
         removed = changes.prune(s)
     log.info('pruned %d live-update markers', removed)
+
+
+@huey.periodic_task(crontab(minute='7'))
+def prune_exports() -> None:
+    """Downloads are written under DATA_DIR/exports; an hour is plenty to fetch one."""
+    removed = remove_older_than(get_settings().data_dir / 'exports', dt.timedelta(hours=1))
+    log.info('removed %d old export folders', removed)
+
+
+def remove_older_than(folder: Path, age: dt.timedelta) -> int:
+    if not folder.is_dir():
+        return 0
+    cutoff = time.time() - age.total_seconds()
+    old = [d for d in folder.iterdir() if d.stat().st_mtime < cutoff]
+    for d in old:
+        shutil.rmtree(d, ignore_errors=True)
+    return len(old)
 
 
 def last_heartbeat() -> dt.datetime | None:

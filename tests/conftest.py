@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from models import db, migrate
+from models import db, migrate, permissions
 from models.accounts import Actor, Role, User, hash_password
 from models.base import Base
 from models.settings import reload_settings
@@ -53,6 +53,7 @@ def database(data_dir: Path, backend: str, monkeypatch: pytest.MonkeyPatch) -> I
     if backend == 'mysql':
         monkeypatch.setenv('DATABASE_URL', _fresh_mysql(MYSQL_URL))
     settings = reload_settings()
+    permissions.invalidate()
     db.configure(settings.db_url)
     migrate.upgrade()
     migrate.seed_roles()

@@ -105,3 +105,12 @@ def test_users_get_roles_through_the_multi_select(admin):
 def test_unknown_record_ids_are_not_found(admin):
     with pytest.raises(NotFound), db.session() as s:
         records.update(s, admin, DEPTS, 'abc', {'code': 'x'}, version=1)
+
+
+def test_a_missing_value_takes_the_default_on_create_but_cannot_blank_a_required_column(admin):
+    with db.session() as s:
+        dept = records.create(s, admin, DEPTS, {'name': 'Pathology', 'active': None})
+    assert dept.active is True
+    with pytest.raises(ValidationError) as exc, db.session() as s:
+        records.update(s, admin, DEPTS, dept.id, {'active': None}, version=dept.version)
+    assert exc.value.errors == {'active': 'Required.'}

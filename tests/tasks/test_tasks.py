@@ -40,3 +40,16 @@ def test_the_embedded_consumer_runs_tasks_and_stops_cleanly(database):
         tasks.stop_embedded()
     assert tasks.last_heartbeat() not in (None, before)
     assert tasks._consumer is None
+
+
+def test_old_export_folders_are_removed_and_new_ones_kept(tmp_path):
+    import os
+
+    old, new = tmp_path / 'old', tmp_path / 'new'
+    old.mkdir()
+    new.mkdir()
+    (old / 'a.xlsx').write_bytes(b'x')
+    two_hours_ago = time.time() - 7200
+    os.utime(old, (two_hours_ago, two_hours_ago))
+    assert tasks.remove_older_than(tmp_path, dt.timedelta(hours=1)) == 1
+    assert not old.exists() and new.exists()
