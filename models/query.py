@@ -101,8 +101,9 @@ def build(session: Session, actor: Actor, rt: type[RecordType], p: ListParams, *
             stmt = stmt.where(col >= _local_midnight(p.date_from, tz))
         if p.date_to:
             stmt = stmt.where(col < _local_midnight(p.date_to, tz) + dt.timedelta(days=1))
-    if p.mine and rt.owner_field:
-        stmt = stmt.where(getattr(model, rt.owner_field) == actor.id)
+    if p.mine and (rt.owner_field or rt.assignee_field):
+        mine = [getattr(model, f) == actor.id for f in (rt.owner_field, rt.assignee_field) if f]
+        stmt = stmt.where(or_(*mine))
     if sort:
         stmt = _sorted(rt, stmt, p.sort)
     return stmt

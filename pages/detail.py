@@ -28,28 +28,10 @@ DETAIL_EXTRAS: dict[str, Callable[[int, Actor], None]] = {}
 def new_page(slug: str) -> None:
     actor = current_actor()
     rt = record_type(slug, actor, 'create')
-    with frame(f'New {rt.label.lower()}', actor):
+    with frame(f'New {rt.label.lower()}', actor), db.session() as s:
         ui.label(f'New {rt.label.lower()}').classes('text-xl font-medium')
-        with db.session() as s:
-            form = RecordForm(s, rt, list(rt.form_fields))
-
-        def save() -> None:
-            def create(actor: Actor) -> Any:
-                with db.session() as s:
-                    return records.create(s, actor, rt, form.data())
-
-            try:
-                record = act(create)
-            except ValidationError as exc:
-                form.show_errors(exc.errors)
-                return
-            if record is not None:
-                flash(f'{rt.label} saved.')
-                ui.navigate.to(f'/r/{rt.slug}/{record.id}')
-
-        with ui.row():
-            ui.button('Save', icon='save', on_click=save)
-            ui.button('Cancel', on_click=lambda: ui.navigate.to(f'/r/{rt.slug}')).props('flat')
+        form = RecordForm(s, rt, list(rt.form_fields))
+        _form_buttons(rt, form, lambda a, s: records.create(s, a, rt, form.data()), f'/r/{rt.slug}')
 
 
 @page('/r/{slug}/{record_id:int}/edit')
@@ -62,28 +44,35 @@ def edit_page(slug: str, record_id: int) -> None:
         with frame(f'Edit {title}', actor):
             ui.label(f'Edit {rt.label.lower()}: {title}').classes('text-xl font-medium')
             form = RecordForm(s, rt, list(rt.form_fields), record=record, readonly=list(rt.readonly_fields))
-    version = record.version
-    before = form.data()
+            before = form.data()
 
-    def save() -> None:
-        changed = {k: v for k, v in form.data().items() if v != before[k] and k not in rt.readonly_fields}
+            def update(actor: Actor, s: Any) -> Any:
+                changed = {k: v for k, v in form.data().items() if v != before[k]}
+                return records.update(s, actor, rt, record.id, changed, version=record.version)
 
-        def update(actor: Actor) -> Any:
+            _form_buttons(rt, form, update, f'/r/{rt.slug}/{record.id}')
+
+
+def _form_buttons(rt: type[RecordType], form: RecordForm, save: Callable[[Actor, Any], Any], cancel: str) -> None:
+    """Save (showing field errors, or going to the saved record) and Cancel."""
+
+    def submit() -> None:
+        def work(actor: Actor) -> Any:
             with db.session() as s:
-                return records.update(s, actor, rt, record.id, changed, version=version)
+                return save(actor, s)
 
         try:
-            saved = act(update)
+            saved = act(work)
         except ValidationError as exc:
             form.show_errors(exc.errors)
             return
         if saved is not None:
             flash(f'{rt.label} saved.')
-            ui.navigate.to(f'/r/{rt.slug}/{record.id}')
+            ui.navigate.to(f'/r/{rt.slug}/{saved.id}')
 
-    with ui.row().classes('max-w-6xl mx-auto w-full px-4'):
-        ui.button('Save', icon='save', on_click=save)
-        ui.button('Cancel', on_click=lambda: ui.navigate.to(f'/r/{rt.slug}/{record.id}')).props('flat')
+    with ui.row():
+        ui.button('Save', icon='save', on_click=submit)
+        ui.button('Cancel', on_click=lambda: ui.navigate.to(cancel)).props('flat')
 
 
 @page('/r/{slug}/{record_id:int}')

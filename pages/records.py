@@ -172,7 +172,7 @@ class RecordList:
                 self.date_to = ui.input(f'{label} to', value=self.params.date_to, on_change=self._apply).props(
                     'type=date dense outlined stack-label'
                 )
-            if self.rt.owner_field:
+            if self.rt.owner_field or self.rt.assignee_field:
                 self.mine = ui.checkbox('Mine', value=self.params.mine, on_change=self._apply)
             columns = {n: f.label for n, f in self.rt.fields.items()}
             self.columns = (
@@ -241,7 +241,7 @@ class RecordList:
         p.filters = {n: str(el.value) for n, el in self.filter_inputs.items() if el.value not in (None, '')}
         if self.rt.date_field:
             p.date_from, p.date_to = self.date_from.value or '', self.date_to.value or ''
-        if self.rt.owner_field:
+        if self.rt.owner_field or self.rt.assignee_field:
             p.mine = bool(self.mine.value)
         chosen = list(self.columns.value or [])
         p.columns = [] if chosen == list(self.rt.list_columns) or not chosen else chosen

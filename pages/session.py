@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import inspect
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import quote
@@ -109,30 +110,36 @@ def act(handler: Callable[[Actor], T]) -> T | None:
 
     Field errors (`ValidationError`) are left to the caller, which shows them on the fields.
     """
-    try:
-        actor = current_actor()
-    except NotSignedIn:
-        ui.navigate.to('/login')
-        return None
-    try:
-        return handler(actor)
-    except (PermissionDenied, NotFound, Conflict) as exc:
-        ui.notify(str(exc), type='negative', multi_line=True, close_button=True, timeout=8000)
-        return None
+    actor = _actor_or_login()
+    if actor is not None:
+        with _refusals_shown():
+            return handler(actor)
+    return None
 
 
 async def act_io(handler: Callable[[Actor], T]) -> T | None:
     """`act`, with the work itself on a thread so that a slow query blocks nobody else."""
+    actor = _actor_or_login()
+    if actor is not None:
+        with _refusals_shown():
+            return await run.io_bound(handler, actor)
+    return None
+
+
+def _actor_or_login() -> Actor | None:
     try:
-        actor = current_actor()
+        return current_actor()
     except NotSignedIn:
         ui.navigate.to('/login')
         return None
+
+
+@contextlib.contextmanager
+def _refusals_shown() -> Iterator[None]:
     try:
-        return await run.io_bound(handler, actor)
+        yield
     except (PermissionDenied, NotFound, Conflict) as exc:
         ui.notify(str(exc), type='negative', multi_line=True, close_button=True, timeout=8000)
-        return None
 
 
 def page(path: str) -> Callable[[Callable[..., Any]], Any]:

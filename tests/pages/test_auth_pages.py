@@ -50,3 +50,27 @@ async def test_change_own_password(data_dir, user: User) -> None:
     await user.should_see('Password changed.')
     await user.open('/logout')
     await sign_in(user, password='new-secret-42')
+
+
+async def test_an_idle_session_must_sign_in_again(data_dir, user: User, monkeypatch) -> None:
+    from models.settings import reload_settings
+
+    await sign_in(user)
+    monkeypatch.setenv('SESSION_IDLE_MINUTES', '0')
+    reload_settings()
+    await user.open('/r/departments')
+    await user.should_see('Sign in with your lab account')
+
+
+async def test_sign_in_returns_to_the_page_asked_for_but_never_off_site(data_dir, user: User) -> None:
+    await user.open('/login?next=/r/departments')
+    user.find('Email').type('admin@lab.test')
+    user.find('Password').type('admin-pass-123')
+    user.find(kind=ui.button, content='Sign in').click()
+    await user.should_see('New department', retries=30)
+    await user.open('/logout')
+    await user.open('/login?next=//evil.example/x')
+    user.find('Email').type('admin@lab.test')
+    user.find('Password').type('admin-pass-123')
+    user.find(kind=ui.button, content='Sign in').click()
+    await user.should_see('Hello', retries=30)
