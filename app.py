@@ -35,12 +35,12 @@ def setup() -> None:
             generated,
         )
 
+    import api
     import tasks
-    from api import health
     from pages import files, live, session
 
     app.add_middleware(session.AuthMiddleware)
-    health.mount()
+    api.mount(app)
     files.mount()
     app.on_startup(live.start)
     if settings.embedded_worker:
@@ -65,4 +65,8 @@ if __name__ in {'__main__', '__mp_main__'}:
         show=False,
         favicon='🧪',
         reconnect_timeout=30,
+        fastapi_docs={'title': 'Labdesk API', 'version': '1',
+                      'description': 'Every record type: list, get, create, update, delete, workflow steps, '
+                                     'comments, attachments, export. Authenticate with a token from '
+                                     '/api/v1/auth/token or an API key, as "Authorization: Bearer ...".'},
     )

@@ -1,1 +1,14 @@
-"""The JSON API and other machine endpoints."""
+"""The JSON API (`/api/v1`), generated from the record-type declarations, and /healthz."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def mount(app: Any) -> None:
+    from api import auth, errors, health, records
+
+    errors.mount(app)
+    health.mount()
+    app.include_router(auth.router)
+    app.include_router(records.router())

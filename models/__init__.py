@@ -3,4 +3,15 @@
 Importing `models` registers every record type, so the registry is complete.
 """
 
-from models import accounts, appstate, attachments, audit, changes, comments, lookups, permissions, views  # noqa: F401
+from models import (  # noqa: F401
+    accounts,
+    apikeys,
+    appstate,
+    attachments,
+    audit,
+    changes,
+    comments,
+    lookups,
+    permissions,
+    views,
+)

@@ -7,10 +7,11 @@ from typing import Any
 from nicegui import events, ui
 from sqlalchemy import select
 
-from models import db
-from models.accounts import Actor, Role, change_password, generate_password
+from models import apikeys, db
+from models.accounts import Actor, Role, User, change_password, generate_password
 from models.engine import REGISTRY, RecordType
 from models.permissions import PermissionDenied, require, role_allows, set_permission
+from models.settings import get_settings
 from models.values import ValidationError
 from pages.detail import DETAIL_EXTRAS
 from pages.layout import frame
@@ -195,3 +196,76 @@ def _reset_password(user_id: int, actor: Actor) -> None:
 
 
 DETAIL_EXTRAS['users'] = _reset_password
+
+
+@page('/admin/api-keys')
+def api_keys_page() -> None:
+    actor = current_actor()
+    if not actor.has('admin'):
+        raise PermissionDenied('Only administrators manage API keys.')
+    with frame('API keys', actor):
+        ApiKeys()
+
+
+class ApiKeys:
+    """Issue a key for an integration (shown once), see when each was last used, revoke."""
+
+    def __init__(self) -> None:
+        ui.label('API keys').classes('text-xl font-medium')
+        ui.label(
+            "A key acts as the user it is issued for, with that user's roles. Send it as "
+            '"Authorization: Bearer <key>".'
+        ).classes('text-gray-600')
+        with db.session() as s:
+            users = {
+                u.id: f'{u.name} <{u.email}>'
+                for u in s.scalars(select(User).where(User.active.is_(True)).order_by(User.name))
+            }
+        with ui.row().classes('items-end gap-2'):
+            self.user = ui.select(users, label='For user', with_input=True).classes('min-w-[16rem]').mark('key-user')
+            self.name = ui.input('Integration name').mark('key-name')
+            ui.button('Issue key', icon='vpn_key', on_click=self.issue)
+        self.listing = ui.column().classes('w-full')
+        self.show()
+
+    def show(self) -> None:
+        self.listing.clear()
+        tz = get_settings().tz
+        with self.listing, db.session() as s:
+            for key in apikeys.for_listing(s):
+                with ui.row().classes('items-center gap-3' + ('' if key.active else ' opacity-50')):
+                    ui.label(f'{key.name} · {key.user.email}').classes('font-medium')
+                    used = key.last_used_at.astimezone(tz).strftime('%d %b %Y %H:%M') if key.last_used_at else 'never'
+                    ui.label(f'last used {used}').classes('text-sm text-gray-600')
+                    if key.active:
+                        ui.button('Revoke', on_click=lambda k=key.id: self.revoke(k)).props('flat dense color=negative')
+                    else:
+                        ui.label('revoked').classes('text-sm')
+
+    def issue(self) -> None:
+        def work(actor: Actor) -> str:
+            with db.session() as s:
+                return apikeys.issue(s, actor, self.user.value or 0, self.name.value)[1]
+
+        try:
+            key = act(work)
+        except ValidationError as exc:
+            self.user.error = exc.errors.get('user_id')
+            self.name.error = exc.errors.get('name')
+            return
+        if key:
+            self.show()
+            with ui.dialog() as dialog, ui.card():
+                ui.label('The key (shown once; store it in the integration now):')
+                ui.label(key).classes('font-mono break-all').mark('issued-key')
+                ui.button('Done', on_click=dialog.close)
+            dialog.open()
+
+    def revoke(self, key_id: int) -> None:
+        def work(actor: Actor) -> None:
+            with db.session() as s:
+                apikeys.revoke(s, actor, key_id)
+
+        act(work)
+        self.show()
+        ui.notify('Key revoked.')

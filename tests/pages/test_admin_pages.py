@@ -65,3 +65,25 @@ async def test_a_deactivated_user_is_signed_out_on_their_next_page(database, use
         s.get(UserRow, tech.id).active = False
     await user.open('/')
     await user.should_see('Sign in with your lab account')
+
+
+async def test_admin_issues_an_api_key_shown_once_and_revokes_it(database, user: User) -> None:
+    from models import apikeys
+
+    await sign_in(user)
+    await user.open('/admin/api-keys')
+    user.find(marker='key-user').elements.pop().value = 1
+    user.find(marker='key-name').type('LIS bridge')
+    user.find(kind=ui.button, content='Issue key').click()
+    await user.should_see('shown once')
+    key = user.find(marker='issued-key').elements.pop().text
+    with db.session() as s:
+        assert apikeys.authenticate(s, key).email == 'admin@lab.test'
+    response = await user.http_client.get('/api/v1/users/me', headers={'Authorization': f'Bearer {key}'})
+    assert response.json()['email'] == 'admin@lab.test'
+    await user.open('/admin/api-keys')
+    await user.should_see('LIS bridge · admin@lab.test')
+    user.find(kind=ui.button, content='Revoke').click()
+    await user.should_see('revoked')
+    response = await user.http_client.get('/api/v1/users/me', headers={'Authorization': f'Bearer {key}'})
+    assert response.status_code == 401

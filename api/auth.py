@@ -1,0 +1,138 @@
+"""API authentication: short-lived access tokens, refresh tokens, personal API keys.
+
+Tokens are JWTs signed with a key derived from SECRET_KEY; `exp` and `iss` are validated
+on every request. Browser sessions never authenticate the API, and the API never redirects
+to the sign-in page: no or a bad token is a 401 in the API's error shape.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from typing import Any
+
+from fastapi import APIRouter, Depends
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from joserfc import jwt
+from joserfc.errors import JoseError
+from joserfc.jwk import OctKey
+from pydantic import BaseModel
+from starlette.concurrency import run_in_threadpool
+
+from api.errors import RESPONSES, ApiError
+from models import apikeys, db
+from models.accounts import Actor, SignInRefused, User, authenticate
+from models.settings import get_settings
+
+ISSUER = 'labdesk'
+ACCESS_SECONDS = 15 * 60
+REFRESH_SECONDS = 7 * 24 * 3600
+
+bearer = HTTPBearer(auto_error=False, description='An access token from /api/v1/auth/token, or an API key')
+router = APIRouter(prefix='/api/v1', tags=['auth'], responses={401: RESPONSES[401], 422: RESPONSES[422]})
+
+
+class Credentials(BaseModel):
+    email: str
+    password: str
+
+
+class Refresh(BaseModel):
+    refresh_token: str
+
+
+class Tokens(BaseModel):
+    access_token: str
+    refresh_token: str
+    token_type: str = 'bearer'
+    expires_in: int
+
+
+class Me(BaseModel):
+    id: int
+    email: str
+    name: str
+    roles: list[str]
+    department_id: int | None
+
+
+def _key() -> OctKey:
+    secret = hashlib.sha256(f'labdesk-jwt:{get_settings().secret_key}'.encode()).digest()
+    return OctKey.import_key(secret)
+
+
+def _token(user_id: int, kind: str, seconds: int) -> str:
+    now = int(time.time())
+    claims = {'iss': ISSUER, 'sub': str(user_id), 'typ': kind, 'iat': now, 'exp': now + seconds}
+    return jwt.encode({'alg': 'HS256'}, claims, _key())
+
+
+def issue(actor: Actor) -> Tokens:
+    return Tokens(
+        access_token=_token(actor.id, 'access', ACCESS_SECONDS),
+        refresh_token=_token(actor.id, 'refresh', REFRESH_SECONDS),
+        expires_in=ACCESS_SECONDS,
+    )
+
+
+def user_id_from(token: str, kind: str) -> int:
+    """The user a valid, unexpired token of `kind` was issued to; ApiError 401 otherwise."""
+    try:
+        claims = jwt.decode(token, _key(), algorithms=['HS256']).claims
+        jwt.JWTClaimsRegistry(
+            iss={'essential': True, 'value': ISSUER}, exp={'essential': True}, sub={'essential': True}
+        ).validate(claims)
+        if claims.get('typ') != kind:
+            raise ApiError(401, f'This is not an {kind} token.')
+        return int(claims['sub'])
+    except (JoseError, ValueError, TypeError):
+        raise ApiError(401, 'The token is invalid or has expired.') from None
+
+
+def _actor_for(token: str) -> Actor:
+    with db.session() as s:
+        if token.startswith(apikeys.PREFIX):
+            actor = apikeys.authenticate(s, token)
+            if actor is None:
+                raise ApiError(401, 'The API key is unknown or revoked.')
+            return actor
+        user = s.get(User, user_id_from(token, 'access'))
+        if user is None or not user.active:
+            raise ApiError(401, 'The account behind this token is no longer active.')
+        return Actor.of(user, via='api token')
+
+
+async def api_actor(credentials: HTTPAuthorizationCredentials | None = Depends(bearer)) -> Actor:
+    """FastAPI dependency: who is calling, from `Authorization: Bearer <token or API key>`."""
+    if credentials is None or credentials.scheme.lower() != 'bearer' or not credentials.credentials:
+        raise ApiError(401, 'Send an access token or API key as "Authorization: Bearer <token>".')
+    return await run_in_threadpool(_actor_for, credentials.credentials)
+
+
+@router.post('/auth/token', response_model=Tokens, summary='Exchange email and password for tokens')
+async def token(body: Credentials) -> Any:
+    """Failed attempts count toward the same lockout as the sign-in page."""
+    try:
+        actor = await run_in_threadpool(authenticate, body.email, body.password, source='api')
+    except SignInRefused as exc:
+        raise ApiError(401, str(exc)) from None
+    return issue(actor)
+
+
+@router.post('/auth/refresh', response_model=Tokens, summary='A new pair of tokens for a refresh token')
+async def refresh(body: Refresh) -> Any:
+    def load() -> Actor:
+        with db.session() as s:
+            user = s.get(User, user_id_from(body.refresh_token, 'refresh'))
+            if user is None or not user.active:
+                raise ApiError(401, 'The account behind this token is no longer active.')
+            return Actor.of(user)
+
+    return issue(await run_in_threadpool(load))
+
+
+@router.get('/users/me', response_model=Me, tags=['users'], summary='Who the token belongs to')
+async def me(actor: Actor = Depends(api_actor)) -> Any:
+    return Me(
+        id=actor.id, email=actor.email, name=actor.name, roles=sorted(actor.roles), department_id=actor.department_id
+    )
