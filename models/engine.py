@@ -14,12 +14,15 @@ the record type and the option (`DeclarationError`).
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import enum
+import typing
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from sqlalchemy import Boolean, Date, Float, Integer, Numeric, String, Text, inspect
-from sqlalchemy.orm import InstrumentedAttribute, RelationshipProperty
+from sqlalchemy.ext.hybrid import hybrid_property
+from sqlalchemy.orm import QueryableAttribute, RelationshipProperty
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.types import Enum as SAEnum
 
@@ -52,6 +55,7 @@ class Field:
     target: type[Base] | None = None  # ref / multi: the related model
     help: str = ''
     choices: tuple[tuple[str, str], ...] = ()  # a workflow state field: (key, label)
+    computed: bool = False  # a hybrid property: shown, filtered and sorted on, never entered
 
     @property
     def is_relation(self) -> bool:
@@ -175,6 +179,9 @@ def _resolve(cls: type[RecordType]) -> None:
             cls.fields[rel.key] = Field(
                 rel.key, _label(rel.info, rel.key), 'multi', target=rel.mapper.class_, help=rel.info.get('help', '')
             )
+    for key, desc in mapper.all_orm_descriptors.items():
+        if isinstance(desc, hybrid_property):
+            cls.fields[key] = _computed_field(cls, key, desc)
     for name in ('id', 'created_at', 'updated_at'):
         if name in mapper.columns:
             cls.fields[name] = _column_field(cls, mapper.columns[name])
@@ -183,7 +190,7 @@ def _resolve(cls: type[RecordType]) -> None:
         f = cls.fields[cls.workflow.field.key]
         cls.fields[f.name] = dataclasses.replace(f, kind='enum', choices=cls.workflow.choices())
 
-    editable = [f for f in cls.fields.values() if f.name not in SYSTEM_COLUMNS]
+    editable = [f for f in cls.fields.values() if f.name not in SYSTEM_COLUMNS and not f.computed]
     cls.form_fields = _names(cls, 'form_fields', cls.form_fields) or [
         f.name for f in editable if not (cls.workflow and f.name == cls.workflow.field.key)
     ]
@@ -224,13 +231,14 @@ def _names(cls: type[RecordType], option: str, attrs: Sequence[Any]) -> list[str
     for attr in attrs:
         if attr is None:
             continue
-        if isinstance(attr, str) or not isinstance(attr, InstrumentedAttribute) or attr.class_ is not cls.model:
+        if isinstance(attr, str) or not isinstance(attr, QueryableAttribute) or attr.class_ is not cls.model:
             raise DeclarationError(
                 f'{cls.__name__}.{option}: {attr!r} is not an attribute of {cls.model.__name__} '
                 f'(write {cls.model.__name__}.<field>)'
             )
         key = attr.key
-        if isinstance(attr.property, RelationshipProperty) and attr.property.secondary is None:
+        prop = getattr(attr, 'property', None)
+        if isinstance(prop, RelationshipProperty) and prop.secondary is None:
             raise DeclarationError(f'{cls.__name__}.{option}: use the foreign key column, not relationship {key!r}')
         if key not in cls.fields:
             raise DeclarationError(f'{cls.__name__}.{option}: {key!r} is not a field of {cls.model.__name__}')
@@ -257,6 +265,18 @@ def _column_field(cls: type[RecordType], col: Any) -> Field:
         help=col.info.get('help', ''),
         **extra,
     )
+
+
+_PY_KINDS = {bool: 'bool', int: 'int', float: 'float', str: 'str', dt.date: 'date', dt.datetime: 'datetime'}
+
+
+def _computed_field(cls: type[RecordType], key: str, desc: hybrid_property) -> Field:
+    """A hybrid property is a read-only field; its kind comes from the getter's return type."""
+    returns = typing.get_type_hints(desc.fget).get('return')
+    kind = _PY_KINDS.get(typing.get_args(returns)[0] if typing.get_args(returns) else returns)
+    if kind is None:
+        raise DeclarationError(f'{cls.__name__}: hybrid {key!r} needs a return type (bool, int, float, str, datetime)')
+    return Field(key, _label(desc.info, key), kind, help=desc.info.get('help', ''), computed=True)
 
 
 def _kind(cls: type[RecordType], col: Any) -> tuple[str, dict[str, Any]]:
