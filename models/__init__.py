@@ -11,6 +11,7 @@ from models import (  # noqa: F401
     audit,
     changes,
     comments,
+    hiccups,
     lookups,
     permissions,
     views,

@@ -108,3 +108,11 @@ def set_permission(session: Session, actor: Actor, role: str, rt: type[RecordTyp
         row.allowed = allowed
     audit.record(session, actor, 'permission', record_type=rt.slug, changes={f'{role}:{action}': [before, allowed]})
     invalidate()
+
+
+def may_see(session: Session, actor: Actor, rt: type[RecordType], record_id: int) -> bool:
+    """Whether `actor` may see this record: the rule a notification's recipients are filtered by."""
+    return (
+        session.scalar(visible_query(session, actor, rt).with_only_columns(rt.model.id).where(rt.model.id == record_id))
+        is not None
+    )

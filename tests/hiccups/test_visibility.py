@@ -1,0 +1,75 @@
+"""Who sees which hiccup, on every path: list, count, get, search, export, attachments, API."""
+
+from __future__ import annotations
+
+import pytest
+from openpyxl import load_workbook
+
+from models import db, query, records
+from models.hiccups import Hiccups
+from models.permissions import NotFound, invalidate, may_see, set_permission
+from models.query import ListParams
+from reports.export import export_list
+from tests.hiccups.conftest import Lab, hiccup_data
+
+PNG = b'\x89PNG\r\n\x1a\n' + b'\x00' * 64
+
+
+@pytest.fixture
+def hiccups(lab: Lab) -> dict[str, int]:
+    """Three hiccups: haematology open, haematology confidential, biochemistry."""
+    with db.session() as s:
+        return {
+            'haem': records.create(s, lab.staff, Hiccups, hiccup_data(lab, title='Haem open')).id,
+            'secret': records.create(
+                s, lab.staff, Hiccups, hiccup_data(lab, title='Haem secret', confidential=True)
+            ).id,
+            'bio': records.create(
+                s, lab.bio_staff, Hiccups, hiccup_data(lab, title='Bio open', department_id=lab.bio)
+            ).id,
+        }
+
+
+EXPECTED = {  # who → the titles they see
+    'staff': {'Haem open', 'Haem secret'},  # raised both
+    'other_staff': {'Haem open'},  # same department, not the confidential one
+    'bio_staff': {'Bio open'},
+    'hod': {'Haem open'},  # the department's, never the confidential one
+    'bio_hod': {'Bio open'},
+    'manager': {'Haem open', 'Haem secret', 'Bio open'},
+    'admin': {'Haem open', 'Haem secret', 'Bio open'},
+}
+
+
+@pytest.mark.parametrize('who', EXPECTED)
+def test_list_count_get_and_search_show_each_role_only_its_hiccups(lab: Lab, hiccups, who: str):
+    actor = getattr(lab, who)
+    with db.session() as s:
+        listed = {h.title for h in query.page(s, actor, Hiccups, ListParams())}
+        counted = query.count(s, actor, Hiccups, ListParams())[0]
+        found = {h.title for h in query.page(s, actor, Hiccups, ListParams(q='secret'))}
+        visible = {name for name, i in hiccups.items() if may_see(s, actor, Hiccups, i)}
+    assert listed == EXPECTED[who]
+    assert counted == len(EXPECTED[who])
+    assert found == EXPECTED[who] & {'Haem secret'}
+    assert len(visible) == len(EXPECTED[who])
+
+
+def test_an_invisible_hiccup_is_not_found_by_id_nor_its_attachment(lab: Lab, hiccups):
+    with db.session() as s:
+        attachment = records.attach(s, lab.staff, Hiccups, hiccups['secret'], 'photo.png', PNG)
+    with pytest.raises(NotFound), db.session() as s:
+        records.attachment_for(s, lab.hod, attachment.id)
+    with db.session() as s:
+        row, _ = records.attachment_for(s, lab.manager, attachment.id)
+        assert row.filename == 'photo.png'
+
+
+def test_export_holds_only_what_the_user_may_see(lab: Lab, hiccups, tmp_path):
+    with db.session() as s:
+        set_permission(s, lab.admin, 'hod', Hiccups, 'export', True)
+    invalidate()
+    path = tmp_path / 'h.xlsx'
+    export_list(lab.hod, Hiccups, ListParams(), path)
+    titles = [row[1] for row in load_workbook(path).active.iter_rows(min_row=2, values_only=True)]
+    assert titles == ['Haem open']
