@@ -13,6 +13,7 @@ from models import (  # noqa: F401
     comments,
     hiccups,
     lookups,
+    notifications,
     permissions,
     views,
 )

@@ -142,6 +142,11 @@ class RecordType:
         return {}
 
     @classmethod
+    def defaults(cls, actor: Actor) -> dict[str, Any]:
+        """Values a new record's form starts with, e.g. ``{'department_id': actor.department_id}``."""
+        return {}
+
+    @classmethod
     def on_change(cls, session: Any, record: Any, action: str, actor: Actor) -> None:
         """Called inside the saving transaction after create, update, transition or delete."""
 

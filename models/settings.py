@@ -28,6 +28,17 @@ class Settings(BaseSettings):
     max_upload_mb: int = 20
     lockout_attempts: int = 5
     lockout_minutes: int = 15
+    # Notifications (models/notifications.py, tasks/notify.py). Email goes out when SMTP_HOST is
+    # set (otherwise it is written to the log); WhatsApp when WHATSAPP_API_URL is set.
+    smtp_host: str = ''
+    smtp_port: int = 587
+    smtp_user: str = ''
+    smtp_password: str = ''
+    smtp_from: str = 'labdesk@localhost'
+    smtp_starttls: bool = True
+    whatsapp_api_url: str = ''
+    whatsapp_api_token: str = ''
+    management_group_numbers: str = ''  # comma-separated, e.g. +919800000001,+919800000002
 
     @field_validator('timezone')
     @classmethod
@@ -49,6 +60,20 @@ class Settings(BaseSettings):
     @property
     def uploads_dir(self) -> Path:
         return self.data_dir / 'uploads'
+
+    @property
+    def smtp_configured(self) -> bool:
+        return bool(self.smtp_host.strip())
+
+    @property
+    def whatsapp_configured(self) -> bool:
+        return bool(self.whatsapp_api_url.strip())
+
+    @property
+    def management_numbers(self) -> list[str]:
+        """MANAGEMENT_GROUP_NUMBERS as a list, blanks and repeats dropped."""
+        numbers = (n.strip() for n in self.management_group_numbers.split(','))
+        return list(dict.fromkeys(n for n in numbers if n))
 
     def problems(self) -> list[str]:
         """What keeps this configuration from running in production."""

@@ -7,10 +7,11 @@ from typing import Any
 
 from nicegui import events, ui
 
-from models import attachments, audit, comments, db, records
+from models import attachments, audit, comments, db, query, records
 from models.accounts import Actor
-from models.engine import RecordType
+from models.engine import REGISTRY, RecordType
 from models.permissions import NotFound, can, get_visible
+from models.query import ListParams
 from models.settings import get_settings
 from models.values import ValidationError, display, ref_titles
 from pages import live
@@ -30,8 +31,38 @@ def new_page(slug: str) -> None:
     rt = record_type(slug, actor, 'create')
     with frame(f'New {rt.label.lower()}', actor), db.session() as s:
         ui.label(f'New {rt.label.lower()}').classes('text-xl font-medium')
-        form = RecordForm(s, rt, list(rt.form_fields))
-        _form_buttons(rt, form, lambda a, s: records.create(s, a, rt, form.data()), f'/r/{rt.slug}')
+        form = RecordForm(s, rt, list(rt.form_fields), initial=rt.defaults(actor))
+        files = PendingFiles()
+
+        def create(actor: Actor, s: Any) -> Any:
+            record = records.create(s, actor, rt, form.data())
+            for name, data in files.items:  # in the same transaction: a rejected file saves nothing
+                records.attach(s, actor, rt, record.id, name, data)
+            return record
+
+        _form_buttons(rt, form, create, f'/r/{rt.slug}')
+
+
+class PendingFiles:
+    """Files chosen on the New form, attached when the record is saved (so a phone user raises
+    a record with its photos in one go)."""
+
+    def __init__(self) -> None:
+        self.items: list[tuple[str, bytes]] = []
+        max_mb = get_settings().max_upload_mb
+        with ui.column().classes('w-full gap-1'):
+            ui.upload(
+                label=f'Attach photos or files (up to {max_mb} MB each)',
+                multiple=True,
+                auto_upload=True,
+                max_file_size=max_mb * 2**20,
+                on_upload=self._add,
+            ).props('flat bordered accept=image/*,*/*').classes('w-full').mark('new-files')
+            self.names = ui.label('').classes('text-sm text-gray-600')
+
+    async def _add(self, event: events.UploadEventArguments) -> None:
+        self.items.append((event.file.name, await event.file.read()))
+        self.names.set_text('To attach: ' + ', '.join(n for n, _ in self.items))
 
 
 @page('/r/{slug}/{record_id:int}/edit')
@@ -65,6 +96,9 @@ def _form_buttons(rt: type[RecordType], form: RecordForm, save: Callable[[Actor,
             saved = act(work)
         except ValidationError as exc:
             form.show_errors(exc.errors)
+            return
+        except attachments.UploadRejected as exc:
+            ui.notify(f'Nothing was saved: {exc}', type='negative', multi_line=True)
             return
         if saved is not None:
             flash(f'{rt.label} saved.')
@@ -115,6 +149,7 @@ class RecordDetail:
             self._fields(s, record)
             if self.rt.slug in DETAIL_EXTRAS:
                 DETAIL_EXTRAS[self.rt.slug](record.id, actor)
+            self._related(s, actor, record)
             self._files(s, actor, record)
             self._timeline(s, record)
 
@@ -159,6 +194,23 @@ class RecordDetail:
                     ui.label(field.label).classes('text-xs text-gray-500')
                     text = display(field, getattr(record, name), tz, refs.get(name)) or '—'
                     ui.label(text).classes('whitespace-pre-wrap break-words').props(f'data-field={name}')
+
+    def _related(self, s: Any, actor: Actor, record: Any) -> None:
+        """Records of other types that refer to this one (an NC's hiccups and actions, …)."""
+        for other, field in related_types(self.rt):
+            if not can(s, actor, other, 'view'):
+                continue
+            params = ListParams(filters={field: str(record.id)}, per_page=10)
+            rows = query.page(s, actor, other, params)
+            if not rows:
+                continue
+            total, capped = query.count(s, actor, other, params, cap=999)
+            with ui.card().classes('w-full'):
+                ui.label(f'{other.label_plural} ({total}{"+" if capped else ""})').classes('font-medium')
+                for row in rows:
+                    ui.link(other.title_of(row) or f'#{row.id}', f'/r/{other.slug}/{row.id}')
+                if total > len(rows):
+                    ui.link('See all', params.url(f'/r/{other.slug}'))
 
     def _files(self, s: Any, actor: Actor, record: Any) -> None:
         files = attachments.for_record(s, self.rt.slug, record.id)
@@ -251,6 +303,19 @@ class RecordDetail:
                 ui.button('Delete', on_click=confirm).props('color=negative')
                 ui.button('Cancel', on_click=dialog.close).props('flat')
         dialog.open()
+
+
+def related_types(rt: type[RecordType]) -> list[tuple[type[RecordType], str]]:
+    """(record type, reference field) pairs that point at `rt`; lookups and users are left out
+    (a department is referred to by everything)."""
+    if rt.lookup or rt.slug == 'users':
+        return []
+    return [
+        (other, f.name)
+        for other in REGISTRY.values()
+        for f in other.fields.values()
+        if f.kind == 'ref' and f.target is rt.model
+    ]
 
 
 def _describe(rt: type[RecordType], entry: audit.AuditEntry) -> str:

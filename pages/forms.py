@@ -59,13 +59,14 @@ class RecordForm:
         names: list[str],
         record: Any | None = None,
         readonly: list[str] | None = None,
+        initial: dict[str, Any] | None = None,
     ) -> None:
         self.rt = rt
         self.inputs: dict[str, Any] = {}
         with ui.grid().classes('w-full grid-cols-1 sm:grid-cols-2 gap-x-4 gap-y-1'):
             for name in names:
                 field = rt.fields[name]
-                value = raw_value(record, field) if record is not None else _default(field)
+                value = raw_value(record, field) if record is not None else (initial or {}).get(name, _default(field))
                 element = self._input(session, field, form_value(field, value))
                 if name in (readonly or []):
                     element.props('readonly')

@@ -111,3 +111,7 @@ def stop_embedded() -> None:
     if _consumer is not None:
         _consumer.stop(graceful=True)
         _consumer = None
+
+
+from tasks import notify  # noqa: E402,F401  registers the outbox tasks
+from tasks import hiccups  # noqa: E402,F401  registers the hiccup schedules

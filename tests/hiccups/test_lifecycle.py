@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 from sqlalchemy import select
 
-import models.hiccups as hiccups_module
+import models.hiccups.tables as hiccups_tables
 from models import db, query, records
 from models.audit import AuditEntry
 from models.hiccups import FollowUp, Hiccup, Hiccups, NonConformance, NonConformances, SlaRules
@@ -126,7 +126,7 @@ def test_a_non_conformance_closes_only_with_its_effectiveness_result(lab: Lab):
 def test_overdue_is_computed_with_frozen_time_and_filterable(lab: Lab, monkeypatch):
     hiccup = raise_hiccup(lab)
     later = hiccup.created_at + dt.timedelta(hours=25)
-    monkeypatch.setattr(hiccups_module, 'utcnow', lambda: later)
+    monkeypatch.setattr(hiccups_tables, 'utcnow', lambda: later)
     with db.session() as s:
         fresh = s.get(Hiccup, hiccup.id)
         assert fresh.overdue is True

@@ -1,0 +1,179 @@
+"""What happens around a hiccup: SLA clocks, default responder, follow-up, escalation, notices."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import (
+    or_,
+    select,
+)
+from sqlalchemy.orm import Session
+
+from models import appstate
+from models.accounts import Actor, Role, User, user_roles
+from models.hiccups.tables import Hiccup, Severity, SlaRule
+
+FOLLOW_UP_DAYS_KEY = 'hiccups.follow_up_days'
+DEFAULT_FOLLOW_UP_DAYS = 7
+DEFAULT_RESPONSE_HOURS = 24
+DEFAULT_CLOSURE_HOURS = 72
+
+
+def sla_hours(session: Session, category_id: int | None, severity: Severity | None) -> tuple[int, int]:
+    """(response, closure) hours: the most specific active rule, else the defaults."""
+    rules = session.scalars(
+        select(SlaRule).where(
+            SlaRule.active.is_(True),
+            or_(SlaRule.category_id.is_(None), SlaRule.category_id == category_id),
+            or_(SlaRule.severity.is_(None), SlaRule.severity == severity),
+        )
+    ).all()
+    if not rules:
+        return DEFAULT_RESPONSE_HOURS, DEFAULT_CLOSURE_HOURS
+    best = max(rules, key=lambda r: (r.category_id is not None, r.severity is not None))
+    return best.response_hours, best.closure_hours
+
+
+def department_hod(session: Session, department_id: int | None) -> int | None:
+    """The (first active) HOD of a department: a hiccup's default responder."""
+    stmt = (
+        select(User.id)
+        .join(user_roles)
+        .join(Role)
+        .where(Role.name == 'hod', User.department_id == department_id, User.active.is_(True))
+        .order_by(User.id)
+        .limit(1)
+    )
+    return session.scalar(stmt)
+
+
+def follow_up_days(session: Session) -> int:
+    row = appstate.get(session, FOLLOW_UP_DAYS_KEY)
+    try:
+        return max(1, int(row.value)) if row else DEFAULT_FOLLOW_UP_DAYS
+    except ValueError:
+        return DEFAULT_FOLLOW_UP_DAYS
+
+
+def on_raised(session: Session, hiccup: Hiccup) -> None:
+    hiccup.reference = f'HIC-{hiccup.created_at.year}-{hiccup.id:05d}'
+    if hiccup.responder_id is None:
+        hiccup.responder_id = department_hod(session, hiccup.department_id)
+    response_h, closure_h = sla_hours(session, hiccup.category_id, hiccup.severity)
+    start = hiccup.created_at
+    hiccup.response_due_at = start + dt.timedelta(hours=response_h)
+    hiccup.closure_due_at = start + dt.timedelta(hours=closure_h)
+
+
+def escalate(session: Session, hiccup: Hiccup, actor: Actor) -> None:
+    from models import records
+    from models.hiccups.types import NonConformances
+
+    nc = records.create(
+        session,
+        actor,
+        NonConformances,
+        {
+            'title': f'{hiccup.reference}: {hiccup.title}'[:200],
+            'description': hiccup.description,
+            'department_id': hiccup.department_id,
+            'owner_id': actor.id,
+            'root_cause_analysis': hiccup.root_cause,
+        },
+    )
+    hiccup.nc_id = nc.id
+
+
+def users_with_role(session: Session, role: str) -> list[User]:
+    stmt = select(User).join(user_roles).join(Role).where(Role.name == role, User.active.is_(True))
+    return list(session.scalars(stmt))
+
+
+#: What each event tells whom: subject, body, and who of management / responder / raiser.
+_MESSAGES = {
+    'create': (
+        'New hiccup {ref}',
+        '{title}\n{severity} · {department} · raised by {raiser}',
+        {'management', 'responder'},
+    ),
+    'transition:respond': (
+        'Response on {ref}',
+        '{title}\nRoot cause: {root_cause}\nAction: {corrective_action}',
+        {'management', 'raiser'},
+    ),
+    'transition:close': (
+        '{ref} closed',
+        '{title}\nPlease say within {days} days whether you are satisfied.',
+        {'raiser', 'responder'},
+    ),
+    'transition:escalate': ('{ref} escalated to a non-conformance', '{title}', {'management', 'raiser'}),
+    'transition:reopen': (
+        '{ref} reopened: raiser not satisfied',
+        '{title}\n{follow_up_comment}',
+        {'management', 'responder'},
+    ),
+    'sla:response': (
+        '{ref}: response overdue',
+        '{title}\nA response was due by {response_due}.',
+        {'management', 'responder'},
+    ),
+    'sla:closure': (
+        '{ref}: closure overdue',
+        '{title}\nIt was due to close by {closure_due}.',
+        {'management', 'responder'},
+    ),
+    'follow_up': ('{ref}: are you satisfied?', '{title}\nIt was closed; please answer its follow-up.', {'raiser'}),
+}
+
+
+def _recipients(session: Session, record: Hiccup, who: set[str]) -> set[int]:
+    ids = {u.id for u in users_with_role(session, 'management')} if 'management' in who else set()
+    ids |= {record.responder_id} if 'responder' in who else set()
+    ids |= {record.raised_by_id} if 'raiser' in who else set()
+    return ids - {None}
+
+
+def notify(session: Session, hiccup: Hiccup, action: str) -> None:
+    """Tell the people concerned, but only those who may see this hiccup (confidential ones too)."""
+    from models import notifications
+    from models.hiccups.types import Hiccups
+    from models.permissions import may_see
+
+    if action not in _MESSAGES:
+        return
+    session.flush()
+    subject, body, who = _MESSAGES[action]
+    users = session.scalars(select(User).where(User.id.in_(_recipients(session, hiccup, who))))
+    allowed = [u.id for u in users if u.active and may_see(session, Actor.of(u), Hiccups, hiccup.id)]
+    values = _message_values(session, hiccup)
+    subject, body = subject.format(**values), body.format(**values)
+    notifications.send(
+        session, user_ids=allowed, subject=subject, body=body, record_type='hiccups', record_id=hiccup.id
+    )
+
+
+def _message_values(session: Session, h: Hiccup) -> dict[str, str]:
+    from models.lookups import Department
+
+    department = session.get(Department, h.department_id)
+    raiser = session.get(User, h.raised_by_id) if h.raised_by_id else None
+    return {
+        'ref': h.reference or f'#{h.id}',
+        'title': h.title,
+        'severity': h.severity.value,
+        'department': department.name if department else '',
+        'raiser': raiser.name if raiser else 'system',
+        'root_cause': h.root_cause or '',
+        'corrective_action': h.corrective_action or '',
+        'follow_up_comment': h.follow_up_comment or '',
+        'days': str(follow_up_days(session)),
+        'response_due': _local(h.response_due_at),
+        'closure_due': _local(h.closure_due_at),
+    }
+
+
+def _local(moment: dt.datetime | None) -> str:
+    from models.settings import get_settings
+
+    return moment.astimezone(get_settings().tz).strftime('%d %b %Y %H:%M') if moment else ''

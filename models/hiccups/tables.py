@@ -1,0 +1,162 @@
+"""The hiccup module's tables: hiccups, non-conformances, their actions, SLA rules."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+
+from sqlalchemy import (
+    Boolean,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    and_,
+    literal,
+    or_,
+    true,
+)
+from sqlalchemy.ext.hybrid import hybrid_property
+from sqlalchemy.orm import Mapped, mapped_column
+
+from models.base import Base, IdMixin, TimestampMixin, VersionMixin, utcnow
+
+
+class Severity(enum.Enum):
+    low = 'Low'
+    medium = 'Medium'
+    high = 'High'
+    critical = 'Critical'
+
+
+class Phase(enum.Enum):
+    pre_analytical = 'Pre-analytical'
+    analytical = 'Analytical'
+    post_analytical = 'Post-analytical'
+    non_technical = 'Non-technical'
+
+
+class FollowUp(enum.Enum):
+    satisfied = 'Satisfied'
+    not_satisfied = 'Not satisfied'
+
+
+class ActionKind(enum.Enum):
+    immediate = 'Immediate'
+    corrective = 'Corrective'
+    preventive = 'Preventive'
+
+
+def _enum(e: type[enum.Enum]) -> Enum:
+    return Enum(e, native_enum=False, length=20, validate_strings=True)
+
+
+def _now() -> dt.datetime:
+    return utcnow().replace(tzinfo=None)  # compared with naive UTC columns in SQL
+
+
+class NonConformance(IdMixin, TimestampMixin, VersionMixin, Base):
+    __tablename__ = 'non_conformances'
+    reference: Mapped[str | None] = mapped_column(String(20), unique=True, info={'label': 'Reference'})
+    title: Mapped[str] = mapped_column(String(200), info={'label': 'Title'})
+    description: Mapped[str | None] = mapped_column(Text, info={'label': 'Description'})
+    department_id: Mapped[int | None] = mapped_column(ForeignKey('departments.id'), index=True)
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey('users.id'), index=True, info={'label': 'Owner'})
+    status: Mapped[str] = mapped_column(String(30), default='open', index=True, info={'label': 'Status'})
+    root_cause_analysis: Mapped[str | None] = mapped_column(Text, info={'label': 'Root-cause analysis'})
+    effectiveness_check_date: Mapped[dt.date | None] = mapped_column(info={'label': 'Effectiveness check on'})
+    effectiveness_result: Mapped[str | None] = mapped_column(Text, info={'label': 'Effectiveness result'})
+    closed_at: Mapped[dt.datetime | None] = mapped_column(info={'label': 'Closed'})
+
+
+class NcAction(IdMixin, TimestampMixin, VersionMixin, Base):
+    __tablename__ = 'nc_actions'
+    nc_id: Mapped[int] = mapped_column(ForeignKey('non_conformances.id'), index=True, info={'label': 'Non-conformance'})
+    kind: Mapped[ActionKind] = mapped_column(_enum(ActionKind), info={'label': 'Kind'})
+    description: Mapped[str] = mapped_column(String(500), info={'label': 'Action'})
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey('users.id'), index=True, info={'label': 'Owner'})
+    due_date: Mapped[dt.date | None] = mapped_column(index=True, info={'label': 'Due'})
+    done: Mapped[bool] = mapped_column(Boolean, default=False, server_default='0', info={'label': 'Done'})
+
+
+class SlaRule(IdMixin, TimestampMixin, VersionMixin, Base):
+    """Response and closure times for a category and/or severity; the most specific rule wins."""
+
+    __tablename__ = 'sla_rules'
+    __table_args__ = (UniqueConstraint('category_id', 'severity'),)
+    category_id: Mapped[int | None] = mapped_column(ForeignKey('categories.id'), info={'label': 'Category'})
+    severity: Mapped[Severity | None] = mapped_column(_enum(Severity), info={'label': 'Severity'})
+    response_hours: Mapped[int] = mapped_column(Integer, info={'label': 'Respond within (hours)'})
+    closure_hours: Mapped[int] = mapped_column(Integer, info={'label': 'Close within (hours)'})
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true(), info={'label': 'Active'})
+
+
+class Hiccup(IdMixin, TimestampMixin, VersionMixin, Base):
+    __tablename__ = 'hiccups'
+    __table_args__ = (
+        UniqueConstraint('source_system', 'source_reference'),
+        Index('ix_hiccups_department_created', 'department_id', 'created_at'),
+        Index('ix_hiccups_status_created', 'status', 'created_at'),
+    )
+    reference: Mapped[str | None] = mapped_column(String(20), unique=True, info={'label': 'Reference'})
+    title: Mapped[str] = mapped_column(String(200), info={'label': 'Title'})
+    description: Mapped[str] = mapped_column(Text, info={'label': 'What happened'})
+    department_id: Mapped[int] = mapped_column(ForeignKey('departments.id'), index=True, info={'label': 'Department'})
+    category_id: Mapped[int] = mapped_column(ForeignKey('categories.id'), index=True, info={'label': 'Category'})
+    location_id: Mapped[int | None] = mapped_column(ForeignKey('locations.id'), index=True, info={'label': 'Location'})
+    severity: Mapped[Severity] = mapped_column(_enum(Severity), index=True, info={'label': 'Severity'})
+    phase: Mapped[Phase] = mapped_column(_enum(Phase), index=True, info={'label': 'Testing phase'})
+    occurred_at: Mapped[dt.datetime] = mapped_column(index=True, info={'label': 'Occurred at'})
+    detected_at: Mapped[dt.datetime | None] = mapped_column(info={'label': 'Detected at'})
+    confidential: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default='0', index=True, info={'label': 'Confidential'}
+    )
+    immediate_action: Mapped[str | None] = mapped_column(Text, info={'label': 'Immediate action taken'})
+    raised_by_id: Mapped[int | None] = mapped_column(ForeignKey('users.id'), index=True, info={'label': 'Raised by'})
+    responder_id: Mapped[int | None] = mapped_column(ForeignKey('users.id'), index=True, info={'label': 'Responder'})
+    status: Mapped[str] = mapped_column(String(30), default='open', info={'label': 'Status'})
+    source_system: Mapped[str | None] = mapped_column(String(50), info={'label': 'Source system'})
+    source_reference: Mapped[str | None] = mapped_column(String(100), info={'label': 'Source reference'})
+    response: Mapped[str | None] = mapped_column(Text, info={'label': 'Response'})
+    root_cause: Mapped[str | None] = mapped_column(Text, info={'label': 'Root cause'})
+    corrective_action: Mapped[str | None] = mapped_column(Text, info={'label': 'Corrective action'})
+    responded_at: Mapped[dt.datetime | None] = mapped_column(info={'label': 'Responded'})
+    closure_remarks: Mapped[str | None] = mapped_column(Text, info={'label': 'Closure remarks'})
+    lessons_learned: Mapped[str | None] = mapped_column(Text, info={'label': 'Lessons learned'})
+    closed_at: Mapped[dt.datetime | None] = mapped_column(index=True, info={'label': 'Closed'})
+    response_due_at: Mapped[dt.datetime | None] = mapped_column(index=True, info={'label': 'Response due'})
+    closure_due_at: Mapped[dt.datetime | None] = mapped_column(index=True, info={'label': 'Closure due'})
+    follow_up_due_at: Mapped[dt.datetime | None] = mapped_column(index=True, info={'label': 'Follow-up due'})
+    follow_up_result: Mapped[FollowUp | None] = mapped_column(_enum(FollowUp), info={'label': 'Follow-up'})
+    follow_up_comment: Mapped[str | None] = mapped_column(Text, info={'label': 'Follow-up comment'})
+    response_breach_noticed_at: Mapped[dt.datetime | None] = mapped_column(info={'label': 'Late response noticed'})
+    closure_breach_noticed_at: Mapped[dt.datetime | None] = mapped_column(info={'label': 'Late closure noticed'})
+    follow_up_reminded_at: Mapped[dt.datetime | None] = mapped_column(info={'label': 'Follow-up reminded'})
+    nc_id: Mapped[int | None] = mapped_column(
+        ForeignKey('non_conformances.id'), index=True, info={'label': 'Non-conformance'}
+    )
+
+    @hybrid_property
+    def overdue(self) -> bool:
+        now = utcnow()
+        late_response = self.responded_at is None and self.response_due_at is not None and self.response_due_at < now
+        late_closure = self.closed_at is None and self.closure_due_at is not None and self.closure_due_at < now
+        return bool(self.status not in FINAL and (late_response or late_closure))
+
+    @overdue.inplace.expression
+    @classmethod
+    def _overdue(cls):
+        now = literal(_now())
+        return and_(
+            cls.status.not_in(FINAL),
+            or_(
+                and_(cls.responded_at.is_(None), cls.response_due_at < now),
+                and_(cls.closed_at.is_(None), cls.closure_due_at < now),
+            ),
+        )
+
+
+FINAL = ('closed', 'escalated', 'followed_up')

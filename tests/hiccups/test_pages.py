@@ -1,0 +1,68 @@
+"""Raising and working hiccups through the pages (NiceGUI's simulated user)."""
+
+from __future__ import annotations
+
+from nicegui import ui
+from nicegui.elements.upload_files import SmallFileUpload
+from nicegui.testing import User
+from sqlalchemy import select
+
+from models import attachments, db
+from models.hiccups import Hiccup
+from tests.hiccups.conftest import Lab
+from tests.pages.helpers import sign_in
+
+PNG = b'\x89PNG\r\n\x1a\n' + b'\x00' * 64
+
+
+async def test_staff_raise_a_hiccup_with_a_photo_in_one_go(lab: Lab, user: User) -> None:
+    await sign_in(user, 'tech@lab.test', 'tech-pass-1')
+    await user.open('/r/hiccups/new')
+    user.find(marker='field-title').type('Haemolysed samples from ward 3')
+    user.find(marker='field-description').type('Six EDTA tubes haemolysed')
+    user.find(marker='field-category_id').elements.pop().value = lab.equipment
+    upload = user.find(marker='new-files').elements.pop()
+    await upload.handle_uploads([SmallFileUpload(name='tubes.png', content_type='image/png', _data=PNG)])
+    await user.should_see('To attach: tubes.png')
+    user.find(kind=ui.button, content='Save').click()
+    await user.should_see('Hiccup saved.', retries=30)
+    with db.session() as s:
+        hiccup = s.scalar(select(Hiccup))
+        assert hiccup.department_id == lab.haem  # the raiser's department by default
+        assert hiccup.responder_id == lab.hod.id
+        assert [a.filename for a in attachments.for_record(s, 'hiccups', hiccup.id)] == ['tubes.png']
+    await user.should_see(hiccup.reference)
+
+
+async def test_a_rejected_photo_saves_nothing(lab: Lab, user: User) -> None:
+    await sign_in(user, 'tech@lab.test', 'tech-pass-1')
+    await user.open('/r/hiccups/new')
+    user.find(marker='field-title').type('Label printer jam')
+    user.find(marker='field-description').type('Jammed twice')
+    user.find(marker='field-category_id').elements.pop().value = lab.equipment
+    upload = user.find(marker='new-files').elements.pop()
+    await upload.handle_uploads([SmallFileUpload(name='virus.png', content_type='image/png', _data=b'MZ' + PNG)])
+    await user.should_see('To attach: virus.png')
+    user.find(kind=ui.button, content='Save').click()
+    await user.should_see('Nothing was saved')
+    with db.session() as s:
+        assert s.scalar(select(Hiccup)) is None
+
+
+async def test_the_hod_responds_from_the_detail_page(lab: Lab, user: User) -> None:
+    from models import records
+    from models.hiccups import Hiccups
+    from tests.hiccups.conftest import hiccup_data
+
+    with db.session() as s:
+        hiccup = records.create(s, lab.staff, Hiccups, hiccup_data(lab))
+    await sign_in(user, 'hod@lab.test', 'hod-pass-11')
+    await user.open(f'/r/hiccups/{hiccup.id}')
+    user.find(kind=ui.button, content='Respond').click()
+    user.find(marker='field-response').type('Restarted the analyser')
+    user.find(marker='field-root_cause').type('Power dip')
+    user.find(marker='field-corrective_action').type('UPS installed')
+    user.find(marker='run-step').click()
+    await user.should_see('Respond: done.')
+    with db.session() as s:
+        assert s.get(Hiccup, hiccup.id).status == 'responded'
