@@ -28,6 +28,7 @@ class Settings(BaseSettings):
     max_upload_mb: int = 20
     lockout_attempts: int = 5
     lockout_minutes: int = 15
+    internal_token: str = ''
     # Notifications (models/notifications.py, tasks/notify.py). Email goes out when SMTP_HOST is
     # set (otherwise it is written to the log); WhatsApp when WHATSAPP_API_URL is set.
     smtp_host: str = ''
@@ -82,6 +83,8 @@ class Settings(BaseSettings):
         found = []
         if self.secret_key in ('', DEFAULT_SECRET) or len(self.secret_key) < 16:
             found.append('SECRET_KEY must be set to a random value of 16 characters or more')
+        if self.internal_token and len(self.internal_token) < 16:
+            found.append('INTERNAL_TOKEN must be empty (off) or 16 characters or more')
         if self.admin_password and len(self.admin_password) < 12:
             found.append('ADMIN_PASSWORD must have 12 characters or more')
         return found

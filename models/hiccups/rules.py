@@ -58,7 +58,7 @@ def follow_up_days(session: Session) -> int:
 
 def on_raised(session: Session, hiccup: Hiccup) -> None:
     hiccup.reference = f'HIC-{hiccup.created_at.year}-{hiccup.id:05d}'
-    if hiccup.responder_id is None:
+    if hiccup.responder_id is None and not hiccup.confidential:  # management answer confidential ones
         hiccup.responder_id = department_hod(session, hiccup.department_id)
     response_h, closure_h = sla_hours(session, hiccup.category_id, hiccup.severity)
     start = hiccup.created_at

@@ -6,6 +6,7 @@ import datetime as dt
 
 from sqlalchemy import (
     and_,
+    exists,
     or_,
     select,
 )
@@ -123,7 +124,7 @@ class Hiccups(RecordType, model=Hiccup):
     permissions = {
         'staff': {'view', 'create', *STAFF_STEPS},
         'hod': {'view', 'create', 'transition:respond', *STAFF_STEPS},
-        'management': {'view', 'create', 'edit', 'export', *MANAGEMENT_STEPS, *STAFF_STEPS},
+        'management': {'view', 'create', 'edit', 'export', 'transition:respond', *MANAGEMENT_STEPS, *STAFF_STEPS},
         'admin': ALL,
     }
 
@@ -143,7 +144,11 @@ class Hiccups(RecordType, model=Hiccup):
     def can_transition(cls, actor: Actor, record: Hiccup, transition: str) -> str | None:
         if transition in ('confirm', 'reopen') and record.raised_by_id != actor.id:
             return 'Only the person who raised this hiccup answers its follow-up.'
-        if transition == 'respond' and not actor.has('admin') and actor.department_id != record.department_id:
+        if (
+            transition == 'respond'
+            and not actor.has('admin', 'management')
+            and (actor.department_id != record.department_id)
+        ):
             return "Only the HOD of the hiccup's department responds to it."
         return None
 
@@ -260,7 +265,8 @@ class NonConformances(RecordType, model=NonConformance):
             return None
         mine = NonConformance.owner_id == actor.id
         if actor.has('hod') and actor.department_id is not None:
-            return or_(mine, NonConformance.department_id == actor.department_id)
+            from_confidential = exists().where(Hiccup.nc_id == NonConformance.id, Hiccup.confidential.is_(True))
+            return or_(mine, and_(NonConformance.department_id == actor.department_id, ~from_confidential))
         return mine
 
     @classmethod
