@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -61,6 +62,12 @@ def database(data_dir: Path, backend: str, monkeypatch: pytest.MonkeyPatch) -> I
     db.engine().dispose()
 
 
+@functools.cache
+def _hashed(password: str) -> str:
+    """Argon2 is slow on purpose; tests reuse a few passwords, so hash each once."""
+    return hash_password(password)
+
+
 def make_user(email: str, *roles: str, department_id: int | None = None, password: str = 'pass-word-1') -> Actor:
     """A saved user with `roles`; returns it as an Actor."""
     with db.session() as s:
@@ -68,7 +75,7 @@ def make_user(email: str, *roles: str, department_id: int | None = None, passwor
         user = User(
             email=email,
             name=email.split('@', maxsplit=1)[0].title(),
-            password_hash=hash_password(password),
+            password_hash=_hashed(password),
             department_id=department_id,
             roles=role_rows,
         )
