@@ -269,3 +269,36 @@ class ApiKeys:
         act(work)
         self.show()
         ui.notify('Key revoked.')
+
+
+@page('/admin/settings')
+def settings_page() -> None:
+    from models.hiccups.rules import follow_up_days, set_follow_up_days
+
+    actor = current_actor()
+    if not actor.has('admin'):
+        raise PermissionDenied('Only administrators change settings.')
+    with frame('Settings', actor), db.session() as s:
+        ui.label('Settings').classes('text-xl font-medium')
+        days = (
+            ui.number(
+                'Hiccup follow-up due after closure (days)', value=follow_up_days(s), min=1, max=90, format='%.0f'
+            )
+            .classes('w-72')
+            .mark('follow-up-days')
+        )
+
+        def save() -> None:
+            def store(admin: Actor) -> None:
+                with db.session() as s:
+                    set_follow_up_days(s, admin, days.value)
+
+            try:
+                act(store)
+            except ValidationError as exc:
+                days.error = exc.errors.get('days') or exc.errors.get('')
+                return
+            days.error = None
+            ui.notify('Saved.', type='positive')
+
+        ui.button('Save', on_click=save)

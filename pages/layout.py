@@ -25,9 +25,12 @@ def nav_entries(actor: Actor) -> list[tuple[str, str, str, str]]:
             for rt in REGISTRY.values()
             if can(s, actor, rt, 'view')
         ]
+        if 'hiccups' in REGISTRY and can(s, actor, REGISTRY['hiccups'], 'view'):
+            entries.append(('Quality', 'Dashboard', 'insights', '/dashboard'))
     if actor.has('admin'):
         entries.append(('Admin', 'Permissions', 'admin_panel_settings', '/admin/permissions'))
         entries.append(('Admin', 'API keys', 'vpn_key', '/admin/api-keys'))
+        entries.append(('Admin', 'Settings', 'settings', '/admin/settings'))
     rank = {g: i for i, g in enumerate(NAV_ORDER)}
     return sorted(entries, key=lambda e: (rank.get(e[0], -1), e[0]))
 
@@ -42,6 +45,9 @@ def frame(title: str, actor: Actor) -> Iterator[None]:
         ui.link('Labdesk', '/').classes('text-white text-lg font-bold no-underline')
         ui.label(title).classes('text-white opacity-80 truncate hidden sm:block')
         ui.space()
+        from pages.notifications import bell  # here: pages.notifications itself uses frame()
+
+        bell(actor)
         with ui.button(icon='account_circle').props('flat round color=white aria-label=Account'), ui.menu():
             ui.menu_item(actor.name, lambda: ui.navigate.to('/account'))
             ui.menu_item('Change password', lambda: ui.navigate.to('/account'))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from sqlalchemy import (
     or_,
@@ -54,6 +55,24 @@ def follow_up_days(session: Session) -> int:
         return max(1, int(row.value)) if row else DEFAULT_FOLLOW_UP_DAYS
     except ValueError:
         return DEFAULT_FOLLOW_UP_DAYS
+
+
+def set_follow_up_days(session: Session, actor: Actor, value: Any) -> None:
+    """The admin setting: days after closure within which the raiser answers the follow-up."""
+    from models import audit
+    from models.values import ValidationError
+
+    try:
+        days = int(value)
+    except (TypeError, ValueError):
+        days = 0
+    if not actor.has('admin'):
+        raise ValidationError({'': 'Only administrators change settings.'})
+    if not 1 <= days <= 90:
+        raise ValidationError({'days': 'Between 1 and 90 days.'})
+    before = follow_up_days(session)
+    appstate.put(session, FOLLOW_UP_DAYS_KEY, str(days))
+    audit.record(session, actor, 'setting', changes={FOLLOW_UP_DAYS_KEY: [before, days]})
 
 
 def on_raised(session: Session, hiccup: Hiccup) -> None:

@@ -87,3 +87,17 @@ async def test_admin_issues_an_api_key_shown_once_and_revokes_it(database, user:
     await user.should_see('revoked')
     response = await user.http_client.get('/api/v1/users/me', headers={'Authorization': f'Bearer {key}'})
     assert response.status_code == 401
+
+
+async def test_admin_sets_the_follow_up_days_and_the_change_is_audited(database, user: User) -> None:
+    from models.hiccups import follow_up_days
+
+    await sign_in(user)
+    await user.open('/admin/settings')
+    user.find(marker='follow-up-days').elements.pop().value = 10
+    user.find(kind=ui.button, content='Save').click()
+    await user.should_see('Saved.')
+    with db.session() as s:
+        assert follow_up_days(s) == 10
+        entry = s.scalar(select(AuditEntry).where(AuditEntry.action == 'setting'))
+        assert entry.details == {'hiccups.follow_up_days': [7, 10]}
