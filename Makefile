@@ -27,7 +27,7 @@ help:
 	@echo 'make revision  m="message": autogenerate a migration'
 	@echo 'make worker    run the Huey consumer as its own process'
 	@echo 'make bench     run the benchmarks (print figures, assert nothing)'
-	@echo 'make demo      load demo data'
+	@echo 'make demo      load a demo lab into an empty database: users of every role, a year of hiccups (DEMO_ARGS=...)'
 	@echo 'make clean     remove the venv and caches (never data/)'
 
 # --- virtual environment ---------------------------------------------------
@@ -62,9 +62,10 @@ run: venv
 worker: venv
 	$(VENV)/bin/huey_consumer tasks.huey -w 2 -k thread
 
-# Added by the hiccups module (tools/demo.py); fails until that module lands.
+# A demo lab (tools/demo/) in an empty database; `make demo DEMO_ARGS='--reset --force'` wipes the
+# database and reloads, `DEMO_ARGS='--hiccups 5000 --seed 7'` changes the size. Prints the sign-ins.
 demo: venv
-	$(PY) -m tools.demo
+	$(PY) -m tools.demo $(DEMO_ARGS)
 
 bench: venv
 	$(PY) -m bench
