@@ -1,3 +1,4 @@
 """NiceGUI pages. Importing this package registers every route."""
 
-from pages import admin, auth, board, detail, files, home, records  # noqa: F401
+import pages.dashboard  # noqa: F401
+from pages import admin, auth, board, detail, files, home, notifications, records  # noqa: F401

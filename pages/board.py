@@ -94,7 +94,7 @@ class Board:
         except NotSignedIn:
             return
         columns = await run.io_bound(_columns, actor, self.rt, self.params)
-        if live.gone(self.area):  # the page was closed while the query ran
+        if columns is None or live.gone(self.area):  # the app is stopping, or the page was closed
             return
         self.area.clear()
         with self.area:

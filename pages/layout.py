@@ -31,6 +31,7 @@ def nav_entries(actor: Actor) -> list[tuple[str, str, str, str]]:
         entries.append(('Admin', 'Permissions', 'admin_panel_settings', '/admin/permissions'))
         entries.append(('Admin', 'API keys', 'vpn_key', '/admin/api-keys'))
         entries.append(('Admin', 'Settings', 'settings', '/admin/settings'))
+        entries.append(('Admin', 'Outbox', 'outbox', '/admin/outbox'))
     rank = {g: i for i, g in enumerate(NAV_ORDER)}
     return sorted(entries, key=lambda e: (rank.get(e[0], -1), e[0]))
 

@@ -73,7 +73,7 @@ class RecordList:
             self.saved = {v.query: v.name for v in views.for_user(s, actor.id, rt.slug)}
         self._toolbar()
         self._filters()
-        self.summary = ui.label('').classes('text-sm text-gray-600')
+        self.summary = ui.label('').classes('text-sm text-gray-600').mark('list-summary')
         self.table = (
             ui.table(columns=self._columns(), rows=[], row_key='id', pagination=self._pagination(0))
             .classes('w-full')
@@ -221,9 +221,10 @@ class RecordList:
             actor = actor_by_id(self.user_id)
         except NotSignedIn:
             return
-        rows, total, capped = await run.io_bound(_fetch, actor, self.rt, self.params)
-        if live.gone(self.table):  # the page was closed while the query ran
+        fetched = await run.io_bound(_fetch, actor, self.rt, self.params)
+        if fetched is None or live.gone(self.table):  # the app is stopping, or the page was closed
             return
+        rows, total, capped = fetched
         self.table.columns = self._columns()
         self.table.rows = rows
         self.table.pagination = self._pagination(total)

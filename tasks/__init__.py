@@ -113,5 +113,4 @@ def stop_embedded() -> None:
         _consumer = None
 
 
-from tasks import notify  # noqa: E402,F401  registers the outbox tasks
-from tasks import hiccups  # noqa: E402,F401  registers the hiccup schedules
+from tasks import hiccups, notify  # noqa: E402,F401  registers the hiccup schedules and the outbox tasks

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from nicegui import ui
 from nicegui.testing import User
 
@@ -14,5 +16,11 @@ async def sign_in(user: User, email: str = 'admin@lab.test', password: str = 'ad
     await user.should_see('Hello', retries=30)
 
 
-def table_rows(user: User) -> list[dict]:
+async def table_rows(user: User) -> list[dict]:
+    """The list's rows once it has loaded (a list page loads its rows after the page is sent)."""
+    for _ in range(100):
+        summary = user.find(marker='list-summary').elements
+        if summary and next(iter(summary)).text:
+            break
+        await asyncio.sleep(0.05)
     return user.find(ui.table).elements.pop().rows

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from nicegui import ui
 from nicegui.testing import User
+from sqlalchemy import select
 
 from models import db, records
 from models.accounts import SYSTEM
@@ -12,21 +13,43 @@ from models.engine import REGISTRY, get
 from tests.pages.helpers import sign_in, table_rows
 
 
+def sample_values(rt) -> dict:
+    """Valid values for every required field of any record type (references: an existing record)."""
+    import datetime as dt
+
+    values = {}
+    with db.session() as s:
+        for name in rt.form_fields:
+            field = rt.fields[name]
+            if not field.required:
+                continue
+            if field.kind == 'ref':
+                values[name] = s.scalar(select(field.target.id).limit(1))
+            elif field.kind == 'enum':
+                values[name] = next(iter(field.enum)).name if field.enum else field.choices[0][0]
+            else:
+                values[name] = {
+                    'int': 1,
+                    'float': 1.0,
+                    'bool': False,
+                    'date': dt.date.today(),
+                    'datetime': dt.datetime.now(dt.UTC),
+                }.get(field.kind, f'Any {rt.slug}')
+    if 'email' in values:
+        values['email'] = f'any-{rt.slug}@lab.test'
+    return values
+
+
 async def test_every_record_type_opens_its_list_form_and_detail(database, user: User) -> None:
     await sign_in(user)
-    with db.session() as s:
-        dept = records.create(s, SYSTEM, get('departments'), {'name': 'Reception'})
-    ids = {'departments': dept.id, 'users': 1, 'roles': 1}
-    for slug, rt in REGISTRY.items():
-        await user.open(f'/r/{slug}')
+    for rt in REGISTRY.values():  # declaration order: what a type refers to is created before it
+        with db.session() as s:
+            record = records.create(s, SYSTEM, rt, sample_values(rt))
+        await user.open(f'/r/{rt.slug}')
         await user.should_see(rt.label_plural)
-        await user.open(f'/r/{slug}/new')
+        await user.open(f'/r/{rt.slug}/new')
         await user.should_see(f'New {rt.label.lower()}')
-        record_id = ids.get(slug)
-        if record_id is None:
-            with db.session() as s:
-                record_id = records.create(s, SYSTEM, rt, {'name': f'Any {slug}'}).id
-        await user.open(f'/r/{slug}/{record_id}')
+        await user.open(f'/r/{rt.slug}/{record.id}')
         await user.should_see('Timeline')
 
 
@@ -39,7 +62,7 @@ async def test_add_a_department_through_the_form_and_find_it_in_the_list(databas
     await user.should_see('Department saved.')
     await user.open('/r/departments')
     await user.should_see('1 department')
-    assert [r['name'] for r in table_rows(user)] == ['Haematology']
+    assert [r['name'] for r in await table_rows(user)] == ['Haematology']
 
 
 async def test_form_shows_errors_on_the_field_and_saves_nothing(database, user: User) -> None:
@@ -58,11 +81,11 @@ async def test_list_search_and_filters_live_in_the_url(database, user: User) -> 
             records.create(s, SYSTEM, get('departments'), {'name': name, 'active': active})
     await sign_in(user)
     await user.open('/r/departments?q=bio')
-    assert [r['name'] for r in table_rows(user)] == ['Biochemistry', 'Microbiology']
+    assert [r['name'] for r in await table_rows(user)] == ['Biochemistry', 'Microbiology']
     await user.open('/r/departments?f.active=false')
-    assert [r['name'] for r in table_rows(user)] == ['Old stores']
+    assert [r['name'] for r in await table_rows(user)] == ['Old stores']
     await user.open('/r/departments?sort=-name&cols=name,code')
-    rows = table_rows(user)
+    rows = await table_rows(user)
     assert [r['name'] for r in rows] == ['Old stores', 'Microbiology', 'Biochemistry']
     assert set(rows[0]) == {'id', 'name', 'code'}
 

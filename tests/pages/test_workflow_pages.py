@@ -64,6 +64,7 @@ async def test_a_move_the_workflow_does_not_allow_is_refused(samples, user: User
         sample = records.create(s, SYSTEM, samples, {'name': 'S-80'})
     await sign_in(user)
     await user.open('/r/test_samples/board')
+    await user.should_see('Received (1)')
     user.find(marker=f'card-{sample.id}').trigger('dragstart')
     user.find(marker='column-reported').trigger('drop')
     await user.should_see('The workflow does not move a sample from Received to Reported.')
@@ -80,13 +81,13 @@ async def test_a_second_user_sees_a_new_record_without_reloading(
     with db.session() as s:
         records.create(s, SYSTEM, get('departments'), {'name': 'Cytology'})
     for _ in range(50):
-        if [r['name'] for r in table_rows(user)] == ['Cytology']:
+        if [r['name'] for r in await table_rows(user)] == ['Cytology']:
             break
         await user.should_see('Departments')  # yields to the event loop
         import asyncio
 
         await asyncio.sleep(0.1)
-    assert [r['name'] for r in table_rows(user)] == ['Cytology']
+    assert [r['name'] for r in await table_rows(user)] == ['Cytology']
 
 
 async def test_a_live_update_never_shows_rows_the_user_may_not_see(samples, user: User) -> None:  # noqa: F811
@@ -100,7 +101,7 @@ async def test_a_live_update_never_shows_rows_the_user_may_not_see(samples, user
     import asyncio
 
     await asyncio.sleep(2.5)  # several live polls
-    assert table_rows(user) == []
+    assert await table_rows(user) == []
     await user.should_see('0 samples')
 
 
@@ -122,7 +123,7 @@ async def test_a_change_made_by_another_process_shows_without_reloading(database
     env = {k: v for k, v in os.environ.items() if k != 'PYTEST_CURRENT_TEST'}
     subprocess.run([sys.executable, '-c', script], env=env, check=True, timeout=60)
     for _ in range(50):
-        if table_rows(user):
+        if await table_rows(user):
             break
         await asyncio.sleep(0.1)
-    assert [r['name'] for r in table_rows(user)] == ['From the worker']
+    assert [r['name'] for r in await table_rows(user)] == ['From the worker']

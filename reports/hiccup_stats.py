@@ -1,0 +1,579 @@
+"""The hiccup dashboard's numbers: SQL aggregates → small DataFrames → Plotly figures.
+
+Every query starts from `models.permissions.visible_query`, so a user's charts count only
+the hiccups they may see (confidential ones included), and narrows it to hiccups that
+*occurred* between two local dates (settings TIMEZONE, both days included) in the chosen
+departments. Only aggregates leave the database: counts per bucket, per department or per
+category, and for the time percentiles at most four ranked durations per department.
+Nothing here loads hiccup rows, so the charts stay fast with a million of them.
+
+Each chart is one data function ``(session, actor, *, start, end, department_ids) -> DataFrame``
+and, except the headline counts, one figure builder ``(DataFrame, ...) -> go.Figure``; `CHARTS`
+pairs them with a title and the sheet columns of its Excel export. Frames carry a ``link``
+column: the hiccup list URL filtered to that bar (the list's own URL format), which the figures
+put in each point's ``customdata`` for a click to open.
+
+Durations are hours from when a hiccup was raised (``created_at``, where the SLA clocks
+start) to ``responded_at`` / ``closed_at`` (escalation also sets ``closed_at``). SLA
+compliance counts a clock as met when the step happened by its due time, missed when it
+happened later or is still outstanding past due; clocks not yet due are left out.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import math
+from collections.abc import Callable, Mapping, Sequence
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import plotly.graph_objects as go
+from sqlalchemy import Select, and_, case, func, literal, literal_column, or_, select
+from sqlalchemy.orm import Session
+
+from models import audit, db
+from models.accounts import Actor
+from models.base import utcnow
+from models.hiccups import Hiccup, Hiccups
+from models.lookups import Category, Department
+from models.permissions import require, visible_query
+from models.query import ListParams
+from models.settings import get_settings
+from reports import xlsx
+
+LIST_URL = '/r/hiccups'
+DEFAULT_DAYS = 90
+WEEKLY_UP_TO_DAYS = 120  # longer ranges are bucketed by month
+MAX_DAYS = 366 * 10
+QUANTILES = {'median': Fraction(1, 2), 'p90': Fraction(9, 10)}
+OPEN_STATES = tuple(s for s, _ in Hiccups.workflow.states if s not in Hiccups.workflow.final)
+COLORS = ['#1f5f8b', '#e07b39', '#3a9d5d', '#c23b3b', '#7b5ea7', '#8c6d31', '#d662a8', '#6b6b6b', '#2bb3c0']
+
+
+# ---- filters and buckets ----
+
+
+@dataclasses.dataclass(frozen=True)
+class Filters:
+    """What the dashboard shows: hiccups that occurred from `start` to `end` (local dates, inclusive)."""
+
+    start: dt.date
+    end: dt.date
+    department_ids: tuple[int, ...] = ()
+
+    @classmethod
+    def default(cls, today: dt.date | None = None) -> Filters:
+        end = today or dt.datetime.now(get_settings().tz).date()
+        return cls(end - dt.timedelta(days=DEFAULT_DAYS - 1), end)
+
+    @classmethod
+    def of(cls, start: Any, end: Any, department_ids: Any = ()) -> Filters:
+        """Tolerant: unreadable dates fall back to the default, a reversed range is swapped,
+        more than `MAX_DAYS` is cut at the start."""
+        fallback = cls.default()
+        first, last = _date(start) or fallback.start, _date(end) or fallback.end
+        first, last = min(first, last), max(first, last)
+        first = max(first, last - dt.timedelta(days=MAX_DAYS - 1))
+        ids = tuple(sorted({int(i) for i in department_ids if str(i).strip().isdigit()}))
+        return cls(first, last, ids)
+
+    @classmethod
+    def from_query(cls, query: Mapping[str, Any]) -> Filters:
+        """Read the dashboard URL: ``from``, ``to`` and ``f.department_id`` ('|'-separated), as the list does."""
+        departments = str(query.get('f.department_id', '')).split('|')
+        return cls.of(query.get('from'), query.get('to'), departments)
+
+    def to_query(self) -> dict[str, str]:
+        out = {'from': self.start.isoformat(), 'to': self.end.isoformat()}
+        if self.department_ids:
+            out['f.department_id'] = '|'.join(map(str, self.department_ids))
+        return out
+
+    def kwargs(self) -> dict[str, Any]:
+        return {'start': self.start, 'end': self.end, 'department_ids': self.department_ids}
+
+
+@dataclasses.dataclass(frozen=True)
+class Bucket:
+    first: dt.date
+    last: dt.date
+    label: str
+
+
+def buckets(start: dt.date, end: dt.date) -> list[Bucket]:
+    """Weeks (Monday to Sunday) for ranges up to `WEEKLY_UP_TO_DAYS`, else calendar months; cut to the range."""
+    weekly = (end - start).days < WEEKLY_UP_TO_DAYS
+    years = start.year != end.year
+    out, day = [], start
+    while day <= end:
+        if weekly:
+            nxt = day - dt.timedelta(days=day.weekday()) + dt.timedelta(days=7)
+            label = f'{day:%d %b %Y}' if years else f'{day:%d %b}'
+        else:
+            nxt = dt.date(day.year + day.month // 12, day.month % 12 + 1, 1)
+            label = f'{day:%b %Y}'
+        last = min(nxt - dt.timedelta(days=1), end)
+        out.append(Bucket(day, last, label))
+        day = last + dt.timedelta(days=1)
+    return out
+
+
+def list_url(start: dt.date, end: dt.date, department_ids: Sequence[int] = (), **filters: Any) -> str:
+    """The hiccup list filtered like a chart's bar: ``/r/hiccups?f.department_id=3&from=…&to=…``."""
+    wanted = {'department_id': '|'.join(map(str, department_ids))} if department_ids else {}
+    wanted.update({k: str(v) for k, v in filters.items()})
+    return ListParams(filters=wanted, date_from=start.isoformat(), date_to=end.isoformat()).url(LIST_URL)
+
+
+# ---- query helpers ----
+
+
+def _date(value: Any) -> dt.date | None:
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value))
+    except ValueError:
+        return None
+
+
+def _utc(day: dt.date) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time(), get_settings().tz).astimezone(dt.UTC)
+
+
+def scope(session: Session, actor: Actor, start: dt.date, end: dt.date, department_ids: Sequence[int]) -> Select:
+    """The visible hiccups that occurred in the range (and departments): the root of every chart query."""
+    stmt = visible_query(session, actor, Hiccups).where(
+        Hiccup.occurred_at >= _utc(start), Hiccup.occurred_at < _utc(end + dt.timedelta(days=1))
+    )
+    return stmt.where(Hiccup.department_id.in_(department_ids)) if department_ids else stmt
+
+
+def _columns(stmt: Select, *columns: Any) -> Select:
+    return stmt.with_only_columns(*columns, maintain_column_froms=True)
+
+
+def _names(session: Session, model: Any, ids: Any) -> dict[int, str]:
+    ids = sorted({int(i) for i in ids})
+    if not ids:
+        return {}
+    return dict(session.execute(select(model.id, model.name).where(model.id.in_(ids))).all())
+
+
+def duration_hours(session: Session, begin: Any, finish: Any) -> Any:
+    """Hours between two datetime columns, in the dialect's own date arithmetic."""
+    dialect = session.get_bind().dialect.name
+    if dialect == 'sqlite':
+        return (func.julianday(finish) - func.julianday(begin)) * 24.0
+    if dialect in ('mysql', 'mariadb'):
+        return func.timestampdiff(literal_column('SECOND'), begin, finish) / 3600.0
+    return func.extract('epoch', finish - begin) / 3600.0
+
+
+def _frame(rows: list[dict[str, Any]], columns: Sequence[str]) -> pd.DataFrame:
+    return pd.DataFrame(rows, columns=list(columns))
+
+
+# ---- data: one function per chart ----
+
+
+def headline(session: Session, actor: Actor, *, start: dt.date, end: dt.date, department_ids=()) -> pd.DataFrame:
+    """Total, open (not closed, escalated or followed up) and overdue counts: one row each."""
+    base = scope(session, actor, start, end, department_ids)
+    is_open = Hiccup.status.in_(OPEN_STATES)
+    row = session.execute(
+        _columns(
+            base,
+            func.count(),
+            func.coalesce(func.sum(case((is_open, 1), else_=0)), 0),
+            func.coalesce(func.sum(case((Hiccup.overdue, 1), else_=0)), 0),
+        )
+    ).one()
+    links = [
+        list_url(start, end, department_ids),
+        list_url(start, end, department_ids, status='|'.join(OPEN_STATES)),
+        list_url(start, end, department_ids, overdue='true'),
+    ]
+    rows = [
+        {'measure': m, 'hiccups': int(n), 'link': u}
+        for m, n, u in zip(('Total', 'Open', 'Overdue'), row, links, strict=True)
+    ]
+    return _frame(rows, ['measure', 'hiccups', 'link'])
+
+
+OVER_TIME_COLUMNS = ['period', 'period_start', 'period_end', 'key_id', 'name', 'hiccups', 'link']
+
+
+def _bucket_of(column: Any, starts: Sequence[dt.datetime], low: int, high: int) -> Any:
+    """The index of the bucket (of those from `low` to `high`) that `column` falls in, as a balanced
+    tree of CASEs: about log2(buckets) comparisons a row rather than one per bucket."""
+    if high - low == 1:
+        return literal(low)
+    mid = (low + high) // 2
+    return case(
+        (column < starts[mid], _bucket_of(column, starts, low, mid)), else_=_bucket_of(column, starts, mid, high)
+    )
+
+
+def _over_time(session: Session, actor: Actor, key: Any, model: Any, start, end, department_ids) -> pd.DataFrame:
+    """Counts per bucket and `key` (a department or category column): one grouped query."""
+    spans = buckets(start, end)
+    bucket = _bucket_of(Hiccup.occurred_at, [_utc(b.first) for b in spans], 0, len(spans))
+    inner = _columns(scope(session, actor, start, end, department_ids), bucket.label('b'), key.label('k')).subquery()
+    stmt = select(inner.c.b, inner.c.k, func.count()).group_by(inner.c.b, inner.c.k).order_by(inner.c.b, inner.c.k)
+    counts = session.execute(stmt).all()
+    names = _names(session, model, (k for _, k, _ in counts))
+    rows = []
+    for b, k, n in counts:
+        span = spans[int(b)]
+        if model is Category:
+            link = list_url(span.first, span.last, department_ids, category_id=k)
+        else:
+            link = list_url(span.first, span.last, (k,))
+        values = (span.label, span.first, span.last, k, names.get(k, '?'), n, link)
+        rows.append(dict(zip(OVER_TIME_COLUMNS, values, strict=True)))
+    return _frame(rows, OVER_TIME_COLUMNS)
+
+
+def by_department_over_time(session, actor, *, start, end, department_ids=()) -> pd.DataFrame:
+    """Hiccups per department per week or month (see `buckets`)."""
+    return _over_time(session, actor, Hiccup.department_id, Department, start, end, department_ids)
+
+
+def by_category_over_time(session, actor, *, start, end, department_ids=()) -> pd.DataFrame:
+    """Hiccups per category per week or month (see `buckets`)."""
+    return _over_time(session, actor, Hiccup.category_id, Category, start, end, department_ids)
+
+
+def _ranks(n: int) -> set[int]:
+    """The 1-based ranks the `QUANTILES` of `n` sorted values interpolate between."""
+    lows = {math.floor((n - 1) * q) for q in QUANTILES.values()}
+    return {r for low in lows for r in (low + 1, low + 2) if r <= n}
+
+
+def _quantile(ranked: Mapping[int, float], n: int, q: Fraction) -> float:
+    """The q-quantile by linear interpolation (pandas' default) from the ranks `_ranks` names."""
+    h = (n - 1) * q
+    low = math.floor(h)
+    a = ranked.get(low + 1, math.nan)
+    b = ranked.get(low + 2, a)
+    return a + float(h - low) * (b - a)
+
+
+def _duration_quantiles(session: Session, base: Select, finish: Any, counts: Mapping[int, int]) -> dict[int, dict]:
+    """department → {quantile name: hours from raised to `finish`}, for departments with `counts` > 0.
+
+    The database sorts the durations per department (a window function) and returns only the
+    ranks each quantile needs: at most four rows per department, however many hiccups.
+    """
+    counts = {d: n for d, n in counts.items() if n}
+    if not counts:
+        return {}
+    hours = duration_hours(session, Hiccup.created_at, finish)
+    ranked = _columns(
+        base.where(hours.is_not(None)),  # not `finish IS NOT NULL`: MariaDB would pick finish's index
+        Hiccup.department_id.label('d'),
+        hours.label('hours'),
+        func.row_number().over(partition_by=Hiccup.department_id, order_by=hours).label('rn'),
+    ).subquery()
+    wanted = or_(*(and_(ranked.c.d == d, ranked.c.rn.in_(sorted(_ranks(n)))) for d, n in counts.items()))
+    found: dict[int, dict[int, float]] = {d: {} for d in counts}
+    for d, rank, value in session.execute(select(ranked.c.d, ranked.c.rn, ranked.c.hours).where(wanted)):
+        found[d][int(rank)] = float(value)
+    return {d: {k: _quantile(found[d], counts[d], q) for k, q in QUANTILES.items()} for d in counts}
+
+
+TIMES_COLUMNS = ['department_id', 'department', 'responded', 'responded_median_h', 'responded_p90_h']
+TIMES_COLUMNS += ['closed', 'closed_median_h', 'closed_p90_h', 'link']
+
+
+def response_times(session, actor, *, start, end, department_ids=()) -> pd.DataFrame:
+    """Per department: hours from raised to response and to closure, median and p90, with their counts."""
+    base = scope(session, actor, start, end, department_ids)
+    stmt = _columns(base, Hiccup.department_id, func.count(Hiccup.responded_at), func.count(Hiccup.closed_at))
+    counts = session.execute(stmt.group_by(Hiccup.department_id)).all()
+    measures = {
+        'responded': _duration_quantiles(session, base, Hiccup.responded_at, {d: r for d, r, _ in counts}),
+        'closed': _duration_quantiles(session, base, Hiccup.closed_at, {d: c for d, _, c in counts}),
+    }
+    rows = []
+    for d, *done in counts:
+        row = {'department_id': d, 'responded': int(done[0]), 'closed': int(done[1])}
+        for measure, by_department in measures.items():
+            row |= {f'{measure}_{k}_h': v for k, v in by_department.get(d, {}).items()}
+        rows.append(row)
+    df = _frame(rows, [c for c in TIMES_COLUMNS if c not in ('department', 'link')])
+    return _per_department(session, df[(df['responded'] > 0) | (df['closed'] > 0)].copy(), start, end, TIMES_COLUMNS)
+
+
+def _per_department(session: Session, df: pd.DataFrame, start, end, columns: Sequence[str]) -> pd.DataFrame:
+    """Add department names and list links; sorted by name."""
+    if df.empty:
+        return _frame([], columns)
+    names = _names(session, Department, df['department_id'])
+    df['department_id'] = df['department_id'].astype(int)
+    df['department'] = [names.get(d, '?') for d in df['department_id']]
+    df['link'] = [list_url(start, end, (d,)) for d in df['department_id']]
+    for col in df.columns:
+        if col.endswith('_h') or col.endswith('_pct'):
+            df[col] = df[col].astype(float).round(1)
+    return df[list(columns)].sort_values('department', kind='stable').reset_index(drop=True)
+
+
+SLA_COLUMNS = ['department_id', 'department', 'response_met', 'response_missed', 'response_pct']
+SLA_COLUMNS += ['closure_met', 'closure_missed', 'closure_pct', 'link']
+
+
+def _met_missed(done: Any, due: Any, now: dt.datetime) -> tuple[Any, Any]:
+    met = and_(done.is_not(None), done <= due)
+    missed = or_(done > due, and_(done.is_(None), due < now))
+    return (func.coalesce(func.sum(case((c, 1), else_=0)), 0) for c in (met, missed))
+
+
+def sla_compliance(session, actor, *, start, end, department_ids=()) -> pd.DataFrame:
+    """Per department: response and closure clocks met and missed, and the % met of those decided."""
+    now = utcnow()
+    columns = [Hiccup.department_id]
+    columns += _met_missed(Hiccup.responded_at, Hiccup.response_due_at, now)
+    columns += _met_missed(Hiccup.closed_at, Hiccup.closure_due_at, now)
+    stmt = _columns(scope(session, actor, start, end, department_ids), *columns).group_by(Hiccup.department_id)
+    names = ['department_id', 'response_met', 'response_missed', 'closure_met', 'closure_missed']
+    df = pd.DataFrame([tuple(map(int, r)) for r in session.execute(stmt)], columns=names)
+    for clock in ('response', 'closure'):
+        decided = df[f'{clock}_met'] + df[f'{clock}_missed']
+        df[f'{clock}_pct'] = (100.0 * df[f'{clock}_met'] / decided.where(decided > 0)).astype(float)
+    return _per_department(session, df, start, end, SLA_COLUMNS)
+
+
+PARETO_COLUMNS = ['category_id', 'category', 'hiccups', 'share_pct', 'cumulative_pct', 'link']
+
+
+def category_pareto(session, actor, *, start, end, department_ids=()) -> pd.DataFrame:
+    """Hiccups per category, most first, with each one's share and the running total in %."""
+    stmt = (
+        _columns(scope(session, actor, start, end, department_ids), Hiccup.category_id, func.count().label('n'))
+        .group_by(Hiccup.category_id)
+        .order_by(func.count().desc(), Hiccup.category_id)
+    )
+    counts = session.execute(stmt).all()
+    names = _names(session, Category, (c for c, _ in counts))
+    total = sum(n for _, n in counts) or 1
+    rows, running = [], 0
+    for c, n in counts:
+        running += n
+        link = list_url(start, end, department_ids, category_id=c)
+        share, cumulative = round(100.0 * n / total, 1), round(100.0 * running / total, 1)
+        rows.append(dict(zip(PARETO_COLUMNS, (c, names.get(c, '?'), n, share, cumulative, link), strict=True)))
+    return _frame(rows, PARETO_COLUMNS)
+
+
+# ---- figures ----
+
+
+def _layout(fig: go.Figure, y_title: str, **more: Any) -> go.Figure:
+    fig.update_layout(
+        margin={'l': 50, 'r': 20, 't': 10, 'b': 40},
+        height=360,
+        legend={'orientation': 'h', 'y': -0.2},
+        yaxis={'title': {'text': y_title}, 'rangemode': 'tozero'},
+        colorway=COLORS,
+        hovermode='closest',
+        **more,
+    )
+    return fig
+
+
+def over_time_figure(df: pd.DataFrame, start: dt.date, end: dt.date) -> go.Figure:
+    """Stacked bars: one bar per bucket, one colour per department (or category)."""
+    labels = [b.label for b in buckets(start, end)]
+    fig = go.Figure()
+    for name, part in df.groupby('name', sort=True):
+        by_label = part.set_index('period')
+        fig.add_bar(
+            name=str(name),
+            x=labels,
+            y=[int(by_label['hiccups'].get(lbl, 0)) for lbl in labels],
+            customdata=[by_label['link'].get(lbl) for lbl in labels],
+            hovertemplate='%{x}: %{y}<extra>%{fullData.name}</extra>',
+        )
+    return _layout(fig, 'Hiccups', barmode='stack', xaxis={'type': 'category', 'categoryarray': labels})
+
+
+def times_figure(df: pd.DataFrame) -> go.Figure:
+    """Grouped bars per department: response and closure, median and p90, in hours."""
+    fig = go.Figure()
+    for col, name in [
+        ('responded_median_h', 'Response median'),
+        ('responded_p90_h', 'Response p90'),
+        ('closed_median_h', 'Closure median'),
+        ('closed_p90_h', 'Closure p90'),
+    ]:
+        fig.add_bar(
+            name=name,
+            x=list(df['department']),
+            y=list(df[col]),
+            customdata=list(df['link']),
+            hovertemplate='%{x}: %{y:.1f} h<extra>%{fullData.name}</extra>',
+        )
+    return _layout(fig, 'Hours from raised', barmode='group')
+
+
+def sla_figure(df: pd.DataFrame) -> go.Figure:
+    """Grouped bars per department: % of response and closure clocks met."""
+    fig = go.Figure()
+    for clock, name in [('response', 'Responded in time'), ('closure', 'Closed in time')]:
+        fig.add_bar(
+            name=name,
+            x=list(df['department']),
+            y=list(df[f'{clock}_pct']),
+            customdata=list(df['link']),
+            text=[f'{m}/{m + x}' for m, x in zip(df[f'{clock}_met'], df[f'{clock}_missed'], strict=True)],
+            textposition='none',  # the counts show on hover only
+            hovertemplate='%{x}: %{y:.1f}% (%{text})<extra>%{fullData.name}</extra>',
+        )
+    fig = _layout(fig, '% met', barmode='group')
+    fig.update_yaxes(range=[0, 105])
+    return fig
+
+
+def pareto_figure(df: pd.DataFrame) -> go.Figure:
+    """Categories as bars, most first, and the cumulative % as a line on a second axis."""
+    fig = go.Figure()
+    x, links = list(df['category']), list(df['link'])
+    fig.add_bar(name='Hiccups', x=x, y=list(df['hiccups']), customdata=links)
+    fig.add_scatter(
+        name='Cumulative %',
+        x=x,
+        y=list(df['cumulative_pct']),
+        customdata=links,
+        yaxis='y2',
+        mode='lines+markers',
+        hovertemplate='%{x}: %{y:.1f}%<extra>cumulative</extra>',
+    )
+    return _layout(
+        fig,
+        'Hiccups',
+        xaxis={'type': 'category', 'categoryarray': x},
+        yaxis2={'overlaying': 'y', 'side': 'right', 'range': [0, 105], 'ticksuffix': '%', 'showgrid': False},
+    )
+
+
+# ---- the charts, for the page and for Excel ----
+
+
+@dataclasses.dataclass(frozen=True)
+class Chart:
+    key: str
+    title: str
+    data: Callable[..., pd.DataFrame]
+    figure: Callable[[pd.DataFrame, Filters], go.Figure] | None
+    columns: tuple[tuple[str, xlsx.Column], ...]  # DataFrame column → Excel column
+
+    def load(self, actor: Actor, filters: Filters) -> pd.DataFrame:
+        """This chart's data for `actor`: opens its own session (run it off the event loop)."""
+        with db.session() as s:
+            return self.data(s, actor, **filters.kwargs())
+
+
+def _cols(*spec: tuple[str, str, str]) -> tuple[tuple[str, xlsx.Column], ...]:
+    return tuple((name, xlsx.Column(title, kind)) for name, title, kind in spec)
+
+
+_PERIOD = (('period_start', 'From', 'date'), ('period_end', 'To', 'date'))
+CHARTS: dict[str, Chart] = {
+    c.key: c
+    for c in [
+        Chart(
+            'headline',
+            'Open and overdue',
+            headline,
+            None,
+            _cols(('measure', 'Measure', 'str'), ('hiccups', 'Hiccups', 'int')),
+        ),
+        Chart(
+            'departments',
+            'Hiccups by department',
+            by_department_over_time,
+            lambda df, f: over_time_figure(df, f.start, f.end),
+            _cols(*_PERIOD, ('name', 'Department', 'str'), ('hiccups', 'Hiccups', 'int')),
+        ),
+        Chart(
+            'categories',
+            'Hiccups by category',
+            by_category_over_time,
+            lambda df, f: over_time_figure(df, f.start, f.end),
+            _cols(*_PERIOD, ('name', 'Category', 'str'), ('hiccups', 'Hiccups', 'int')),
+        ),
+        Chart(
+            'times',
+            'Hours to response and to closure',
+            response_times,
+            lambda df, f: times_figure(df),
+            _cols(
+                ('department', 'Department', 'str'),
+                ('responded', 'Responded', 'int'),
+                ('responded_median_h', 'Response median (h)', 'float'),
+                ('responded_p90_h', 'Response p90 (h)', 'float'),
+                ('closed', 'Closed', 'int'),
+                ('closed_median_h', 'Closure median (h)', 'float'),
+                ('closed_p90_h', 'Closure p90 (h)', 'float'),
+            ),
+        ),
+        Chart(
+            'sla',
+            'SLA compliance',
+            sla_compliance,
+            lambda df, f: sla_figure(df),
+            _cols(
+                ('department', 'Department', 'str'),
+                ('response_met', 'Responses in time', 'int'),
+                ('response_missed', 'Responses late', 'int'),
+                ('response_pct', 'Responses in time %', 'float'),
+                ('closure_met', 'Closures in time', 'int'),
+                ('closure_missed', 'Closures late', 'int'),
+                ('closure_pct', 'Closures in time %', 'float'),
+            ),
+        ),
+        Chart(
+            'pareto',
+            'Pareto of categories',
+            category_pareto,
+            lambda df, f: pareto_figure(df),
+            _cols(
+                ('category', 'Category', 'str'),
+                ('hiccups', 'Hiccups', 'int'),
+                ('share_pct', 'Share %', 'float'),
+                ('cumulative_pct', 'Cumulative %', 'float'),
+            ),
+        ),
+    ]
+}
+
+
+def export_filename(chart: Chart, filters: Filters) -> str:
+    return f'hiccups-{chart.key}-{filters.start:%Y%m%d}-{filters.end:%Y%m%d}.xlsx'
+
+
+def _cell(value: Any) -> Any:
+    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NaT:
+        return None
+    return value.item() if hasattr(value, 'item') else value
+
+
+def export_chart(actor: Actor, chart: Chart, df: pd.DataFrame, filters: Filters, path: str | Path) -> int:
+    """Write a chart's DataFrame to the .xlsx file `path`; needs the 'export' permission; audited."""
+    names = [name for name, _ in chart.columns]
+    try:
+        with db.session() as s:
+            require(s, actor, Hiccups, 'export')
+            rows = ([_cell(v) for v in row] for row in df[names].itertuples(index=False, name=None))
+            count = xlsx.write(path, chart.title, [c for _, c in chart.columns], rows)
+            changes = {'chart': chart.key, 'rows': count, 'query': filters.to_query()}
+            audit.record(s, actor, 'export', record_type=Hiccups.slug, changes=changes)
+    except BaseException:
+        Path(path).unlink(missing_ok=True)  # no file without its audit row
+        raise
+    return count
