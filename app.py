@@ -65,8 +65,11 @@ if __name__ in {'__main__', '__mp_main__'}:
         show=False,
         favicon='🧪',
         reconnect_timeout=30,
-        fastapi_docs={'title': 'Labdesk API', 'version': '1',
-                      'description': 'Every record type: list, get, create, update, delete, workflow steps, '
-                                     'comments, attachments, export. Authenticate with a token from '
-                                     '/api/v1/auth/token or an API key, as "Authorization: Bearer ...".'},
+        fastapi_docs={
+            'title': 'Labdesk API',
+            'version': '1',
+            'description': 'Every record type: list, get, create, update, delete, workflow steps, '
+            'comments, attachments, export. Authenticate with a token from '
+            '/api/v1/auth/token or an API key, as "Authorization: Bearer ...".',
+        },
     )

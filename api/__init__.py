@@ -6,9 +6,10 @@ from typing import Any
 
 
 def mount(app: Any) -> None:
-    from api import auth, errors, health, records
+    from api import auth, errors, health, hiccups, records
 
     errors.mount(app)
     health.mount()
     app.include_router(auth.router)
+    app.include_router(hiccups.router())
     app.include_router(records.router())

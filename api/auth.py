@@ -16,10 +16,10 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import OctKey
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
-from api.errors import RESPONSES, ApiError
+from api.errors import ApiError, responses
 from models import apikeys, db
 from models.accounts import Actor, SignInRefused, User, authenticate
 from models.settings import get_settings
@@ -29,16 +29,18 @@ ACCESS_SECONDS = 15 * 60
 REFRESH_SECONDS = 7 * 24 * 3600
 
 bearer = HTTPBearer(auto_error=False, description='An access token from /api/v1/auth/token, or an API key')
-router = APIRouter(prefix='/api/v1', tags=['auth'], responses={401: RESPONSES[401], 422: RESPONSES[422]})
+router = APIRouter(prefix='/api/v1', tags=['auth'])
 
 
 class Credentials(BaseModel):
-    email: str
-    password: str
+    model_config = ConfigDict(extra='forbid')
+    email: str = Field(max_length=255)
+    password: str = Field(max_length=1024)
 
 
 class Refresh(BaseModel):
-    refresh_token: str
+    model_config = ConfigDict(extra='forbid')
+    refresh_token: str = Field(max_length=4096)
 
 
 class Tokens(BaseModel):
@@ -109,7 +111,12 @@ async def api_actor(credentials: HTTPAuthorizationCredentials | None = Depends(b
     return await run_in_threadpool(_actor_for, credentials.credentials)
 
 
-@router.post('/auth/token', response_model=Tokens, summary='Exchange email and password for tokens')
+@router.post(
+    '/auth/token',
+    response_model=Tokens,
+    responses=responses(400, 401, 422),
+    summary='Exchange email and password for tokens',
+)
 async def token(body: Credentials) -> Any:
     """Failed attempts count toward the same lockout as the sign-in page."""
     try:
@@ -119,7 +126,12 @@ async def token(body: Credentials) -> Any:
     return issue(actor)
 
 
-@router.post('/auth/refresh', response_model=Tokens, summary='A new pair of tokens for a refresh token')
+@router.post(
+    '/auth/refresh',
+    response_model=Tokens,
+    responses=responses(400, 401, 422),
+    summary='A new pair of tokens for a refresh token',
+)
 async def refresh(body: Refresh) -> Any:
     def load() -> Actor:
         with db.session() as s:
@@ -131,7 +143,9 @@ async def refresh(body: Refresh) -> Any:
     return issue(await run_in_threadpool(load))
 
 
-@router.get('/users/me', response_model=Me, tags=['users'], summary='Who the token belongs to')
+@router.get(
+    '/users/me', response_model=Me, responses=responses(401), tags=['users'], summary='Who the token belongs to'
+)
 async def me(actor: Actor = Depends(api_actor)) -> Any:
     return Me(
         id=actor.id, email=actor.email, name=actor.name, roles=sorted(actor.roles), department_id=actor.department_id

@@ -45,4 +45,5 @@ async def healthz() -> JSONResponse:
 
 
 def mount() -> None:
-    app.add_api_route('/healthz', healthz, methods=['GET'], tags=['health'])
+    down = {503: {'description': 'The database cannot be reached (the body says why)'}}
+    app.add_api_route('/healthz', healthz, methods=['GET'], tags=['health'], responses=down)

@@ -32,6 +32,8 @@ from models.workflow import Workflow
 if TYPE_CHECKING:
     from models.accounts import Actor
 
+#: Characters a TEXT column holds for sure (65,535 bytes in MySQL, 4 bytes a character at worst).
+TEXT_MAX = 16_000
 BASE_ACTIONS = ('view', 'create', 'edit', 'delete', 'export')
 ALL = frozenset({'*'})
 
@@ -185,7 +187,7 @@ def _resolve(cls: type[RecordType]) -> None:
                 rel.key, _label(rel.info, rel.key), 'multi', target=rel.mapper.class_, help=rel.info.get('help', '')
             )
     for key, desc in mapper.all_orm_descriptors.items():
-        if isinstance(desc, hybrid_property):
+        if isinstance(desc, hybrid_property) and not key.startswith('_'):  # not `_x = x.inplace.expression`
             cls.fields[key] = _computed_field(cls, key, desc)
     for name in ('id', 'created_at', 'updated_at'):
         if name in mapper.columns:
@@ -260,7 +262,9 @@ def _label(info: dict[str, Any], key: str) -> str:
 def _column_field(cls: type[RecordType], col: Any) -> Field:
     kind, extra = _kind(cls, col)
     required = not col.nullable and col.default is None and col.server_default is None and not col.primary_key
-    max_length = getattr(col.type, 'length', None) if kind == 'str' else None
+    max_length = getattr(col.type, 'length', None) if kind in ('str', 'text') else None
+    if kind == 'text' and max_length is None:
+        max_length = TEXT_MAX
     return Field(
         col.key,
         _label(col.info, col.key),

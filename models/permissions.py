@@ -19,6 +19,7 @@ from models.base import Base, IdMixin
 from models.engine import RecordType
 
 _CACHE_SECONDS = 5.0
+MAX_ID = 2**31 - 1  # the largest INTEGER id column value (MySQL/MariaDB INT)
 _cache: dict[str, Any] = {'at': 0.0, 'rows': {}}
 
 
@@ -91,6 +92,8 @@ def get_visible(session: Session, actor: Actor, rt: type[RecordType], record_id:
         record_id = int(record_id)
     except (TypeError, ValueError):
         raise NotFound(f'No {rt.label.lower()} {record_id!r}.') from None
+    if not 0 < record_id <= MAX_ID:  # no such row can exist (and SQLite cannot even bind it)
+        raise NotFound(f'No {rt.label.lower()} {record_id}.')
     stmt = visible_query(session, actor, rt).where(rt.model.id == record_id)
     record = session.scalar(stmt)
     if record is None:

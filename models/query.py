@@ -12,7 +12,7 @@ import datetime as dt
 from typing import Any
 from urllib.parse import urlencode
 
-from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy import Select, String, and_, cast, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from models.accounts import Actor
@@ -114,7 +114,7 @@ def search_clause(rt: type[RecordType], text: str) -> Any:
     words = [w for w in text.split() if w][:8]
     cols = [getattr(rt.model, n) for n in rt.search_fields]
     if not cols:
-        cols = [rt.title_field]
+        cols = [cast(rt.title_field, String)]  # e.g. the id: ILIKE on an Integer is deprecated (an error in SA 2.1+)
     return and_(*[or_(*[c.ilike(f'%{_escape(w)}%', escape='\\') for c in cols]) for w in words])
 
 
@@ -173,10 +173,12 @@ def _local_midnight(day: str, tz: Any) -> dt.datetime:
 
 
 def _date_text(value: Any) -> str:
+    """An ISO date in the range a DATETIME holds (a day inside, so a time-zone shift stays in range), else ''."""
     try:
-        return dt.date.fromisoformat(str(value)).isoformat()
+        day = dt.date.fromisoformat(str(value))
     except ValueError:
         return ''
+    return day.isoformat() if dt.date(1000, 1, 2) <= day <= dt.date(9999, 12, 30) else ''
 
 
 def _int(value: Any, default: int, low: int, high: int) -> int:

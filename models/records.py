@@ -115,13 +115,17 @@ def transition(
 
 
 def delete(session: Session, actor: Actor, rt: type[RecordType], record_id: Any) -> str:
-    """Delete a record, keeping its values in the audit row; a lookup value in use is deactivated.
+    """Delete a record, keeping its values in the audit row; a lookup value (or anything with an
+    `active` field, e.g. a user) in use is deactivated; any other record in use is a Conflict.
 
     Returns ``'deleted'`` or ``'deactivated'``.
     """
     require(session, actor, rt, 'delete')
     record = get_visible(session, actor, rt, record_id)
-    if rt.lookup and in_use(session, record):
+    used = in_use(session, record)
+    if used and not (rt.lookup or 'active' in rt.fields):
+        raise Conflict(f'This {rt.label.lower()} is still referred to by other records, so it cannot be deleted.')
+    if used:
         if record.active:
             record.active = False
             audit.record(

@@ -59,7 +59,7 @@ def _int(raw: Any) -> int:
         value = int(raw) if not isinstance(raw, float) or raw.is_integer() else None
     except (TypeError, ValueError):
         value = None
-    if value is None or abs(value) > 2**53:
+    if value is None or abs(value) > 2**31 - 1:  # an INTEGER column (MySQL/MariaDB INT)
         raise ValueError('Enter a whole number.')
     return value
 
@@ -77,13 +77,21 @@ def _bool(raw: Any) -> bool:
 
 def _date(raw: Any) -> dt.date:
     if isinstance(raw, dt.datetime):
-        return raw.date()
+        return _in_range(raw.date())
     if isinstance(raw, dt.date):
-        return raw
+        return _in_range(raw)
     try:
-        return dt.date.fromisoformat(str(raw).strip()[:10])
+        day = dt.date.fromisoformat(str(raw).strip()[:10])
     except ValueError:
         raise ValueError('Enter a date as YYYY-MM-DD.') from None
+    return _in_range(day)
+
+
+def _in_range(day: dt.date) -> dt.date:
+    """What a DATE/DATETIME column holds (MySQL), a day inside so that a time-zone shift stays in range."""
+    if not dt.date(1000, 1, 2) <= day <= dt.date(9999, 12, 30):
+        raise ValueError('Enter a date between 1000 and 9999.')
+    return day
 
 
 def _datetime(raw: Any, tz: ZoneInfo) -> dt.datetime:
@@ -97,6 +105,7 @@ def _datetime(raw: Any, tz: ZoneInfo) -> dt.datetime:
             value = dt.datetime.fromisoformat(str(raw).strip().replace('Z', '+00:00'))
         except ValueError:
             raise ValueError('Enter a date and time as YYYY-MM-DD HH:MM.') from None
+    _in_range(value.date())
     if value.tzinfo is None:
         value = value.replace(tzinfo=tz)
     return value.astimezone(dt.UTC)

@@ -163,7 +163,7 @@ class Dashboard:
 
     def _open(self, event: Any) -> None:
         """A click on a bar: open the hiccup list filtered to it (only list URLs are followed)."""
-        link = (event.args or {}).get('customdata') if isinstance(event.args, dict) else None
+        link = event.args.get('customdata') if isinstance(event.args, dict) else None
         if isinstance(link, str) and (link == LIST_URL or link.startswith(LIST_URL + '?')):
             ui.navigate.to(link)
 

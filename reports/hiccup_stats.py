@@ -399,7 +399,8 @@ def over_time_figure(df: pd.DataFrame, start: dt.date, end: dt.date) -> go.Figur
             customdata=[by_label['link'].get(lbl) for lbl in labels],
             hovertemplate='%{x}: %{y}<extra>%{fullData.name}</extra>',
         )
-    return _layout(fig, 'Hiccups', barmode='stack', xaxis={'type': 'category', 'categoryarray': labels})
+    axis = {'type': 'category', 'categoryarray': labels}
+    return _layout(fig, 'Hiccups', barmode='stack', xaxis=axis, showlegend=True)  # a legend even for one
 
 
 def times_figure(df: pd.DataFrame) -> go.Figure:

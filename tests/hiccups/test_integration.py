@@ -22,9 +22,16 @@ def token(monkeypatch) -> str:
 
 
 def payload(**overrides) -> dict:
-    return {'source_system': 'LIS', 'source_reference': 'RUN-881', 'title': 'QC failure on AU5800',
-            'description': 'Level 2 QC out of range', 'department': 'Haematology', 'category': 'Equipment',
-            'severity': 'high', **overrides}
+    return {
+        'source_system': 'LIS',
+        'source_reference': 'RUN-881',
+        'title': 'QC failure on AU5800',
+        'description': 'Level 2 QC out of range',
+        'department': 'Haematology',
+        'category': 'Equipment',
+        'severity': 'high',
+        **overrides,
+    }
 
 
 @pytest.mark.parametrize('path', ['/api/hiccups/auto_generate', '/api/v1/hiccups/auto_generate'])
@@ -51,15 +58,19 @@ async def test_a_bad_token_is_refused(lab: Lab, token: str, user: User):
         assert response.json()['code'] == 'unauthorized'
 
 
-@pytest.mark.parametrize(('change', 'field'), [
-    ({'department': 'Nowhere'}, 'department'),
-    ({'severity': 'apocalyptic'}, 'severity'),
-    ({'title': ''}, 'title'),
-    ({'unexpected': 1}, 'unexpected'),
-])
+@pytest.mark.parametrize(
+    ('change', 'field'),
+    [
+        ({'department': 'Nowhere'}, 'department'),
+        ({'severity': 'apocalyptic'}, 'severity'),
+        ({'title': ''}, 'title'),
+        ({'unexpected': 1}, 'unexpected'),
+    ],
+)
 async def test_a_bad_payload_names_the_field_and_saves_nothing(lab: Lab, token: str, user: User, change, field):
-    response = await user.http_client.post('/api/hiccups/auto_generate', json=payload(**change),
-                                           headers={'X-Internal-Token': token})
+    response = await user.http_client.post(
+        '/api/hiccups/auto_generate', json=payload(**change), headers={'X-Internal-Token': token}
+    )
     assert response.status_code == 422
     assert field in response.json()['fields']
     with db.session() as s:
@@ -69,6 +80,7 @@ async def test_a_bad_payload_names_the_field_and_saves_nothing(lab: Lab, token: 
 async def test_without_an_internal_token_setting_the_endpoint_is_off(lab: Lab, user: User, monkeypatch):
     monkeypatch.delenv('INTERNAL_TOKEN', raising=False)
     reload_settings()
-    response = await user.http_client.post('/api/hiccups/auto_generate', json=payload(),
-                                           headers={'X-Internal-Token': 'anything'})
+    response = await user.http_client.post(
+        '/api/hiccups/auto_generate', json=payload(), headers={'X-Internal-Token': 'anything'}
+    )
     assert response.status_code == 403

@@ -44,10 +44,12 @@ def test_a_confidential_breach_is_not_told_to_the_hod_who_may_not_see_it(lab: La
 def test_follow_up_reminders_go_to_the_raiser_once_a_day(lab: Lab):
     hiccup = _raise(lab)
     with db.session() as s:
-        records.transition(s, lab.hod, Hiccups, hiccup.id, 'respond',
-                           {'response': 'r', 'root_cause': 'c', 'corrective_action': 'a'})
-        closed = records.transition(s, lab.manager, Hiccups, hiccup.id, 'close',
-                                    {'closure_remarks': 'ok', 'lessons_learned': 'l'})
+        records.transition(
+            s, lab.hod, Hiccups, hiccup.id, 'respond', {'response': 'r', 'root_cause': 'c', 'corrective_action': 'a'}
+        )
+        closed = records.transition(
+            s, lab.manager, Hiccups, hiccup.id, 'close', {'closure_remarks': 'ok', 'lessons_learned': 'l'}
+        )
     due = closed.follow_up_due_at
     assert jobs.remind_follow_ups(due - dt.timedelta(hours=1)) == 0
     assert jobs.remind_follow_ups(due + dt.timedelta(hours=1)) == 1
@@ -87,16 +89,29 @@ def test_the_learning_digest_gives_each_reader_only_what_they_may_see(lab: Lab):
     for title, confidential in [('Open lesson', False), ('Secret lesson', True)]:
         hiccup = _raise(lab, title=title, confidential=confidential)
         with db.session() as s:
-            records.transition(s, lab.hod if not confidential else lab.admin, Hiccups, hiccup.id, 'respond',
-                               {'response': 'r', 'root_cause': 'cause', 'corrective_action': 'a'})
-            records.transition(s, lab.manager, Hiccups, hiccup.id, 'close',
-                               {'closure_remarks': 'ok', 'lessons_learned': f'learned from {title}'})
+            records.transition(
+                s,
+                lab.hod if not confidential else lab.admin,
+                Hiccups,
+                hiccup.id,
+                'respond',
+                {'response': 'r', 'root_cause': 'cause', 'corrective_action': 'a'},
+            )
+            records.transition(
+                s,
+                lab.manager,
+                Hiccups,
+                hiccup.id,
+                'close',
+                {'closure_remarks': 'ok', 'lessons_learned': f'learned from {title}'},
+            )
     next_month = (dt.datetime.now(dt.UTC).replace(day=1) + dt.timedelta(days=32)).replace(day=2)
     assert jobs.send_learning_digest(next_month) == 3  # two HODs and the manager
     digests = {n.user_id: n for n in _messages('Learning digest') if n.channel == 'inapp'}
     assert 'Secret lesson' in digests[lab.manager.id].body
     assert 'Secret lesson' not in digests[lab.hod.id].body and 'Open lesson' in digests[lab.hod.id].body
-    hod_file = next(n.attachment_path for n in _messages('Learning digest') if n.user_id == lab.hod.id
-                    and n.attachment_path)
+    hod_file = next(
+        n.attachment_path for n in _messages('Learning digest') if n.user_id == lab.hod.id and n.attachment_path
+    )
     rows = list(load_workbook(hod_file).active.iter_rows(min_row=2, values_only=True))
     assert [r[4] for r in rows] == ['Open lesson']
