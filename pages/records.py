@@ -153,11 +153,15 @@ class RecordList:
             self.filter_inputs = {}
             for name, options in self.options.items():
                 field = self.rt.fields[name]
+                choices = {'': 'Any', '-': '(none)', **{str(k): v for k, v in options.items()}}
+                current = self.params.filters.get(name, '')
+                if current not in choices:  # e.g. 'open|responded' from a dashboard link: a choice of its own
+                    choices[current] = ' or '.join(choices.get(v, v) for v in current.split('|'))
                 self.filter_inputs[name] = (
                     ui.select(
-                        {'': 'Any', '-': '(none)', **{str(k): v for k, v in options.items()}},
+                        choices,
                         label=field.label,
-                        value=self.params.filters.get(name, ''),
+                        value=current,
                         with_input=len(options) > 10,
                         on_change=self._apply,
                     )

@@ -122,3 +122,13 @@ async def test_unknown_lists_and_records_show_not_found(data_dir, user: User, pa
     await sign_in(user)
     await user.open(path)
     await user.should_see(message)
+
+
+async def test_a_link_with_several_values_or_an_unknown_id_still_opens_the_list(database, user: User) -> None:
+    with db.session() as s:
+        ids = [records.create(s, SYSTEM, get('departments'), {'name': n}).id for n in ('Haem', 'Bio', 'Micro')]
+    await sign_in(user)
+    await user.open(f'/r/users?f.department_id={ids[0]}|{ids[1]}')
+    await user.should_see('Users')
+    await user.open('/r/users?f.department_id=999')
+    assert await table_rows(user) == []
