@@ -34,35 +34,18 @@ def _naive(moment: dt.datetime) -> dt.datetime:
     return moment.astimezone(dt.UTC).replace(tzinfo=None)
 
 
-def response_breaches(session: Session, now: dt.datetime) -> list[Hiccup]:
-    """Open hiccups past their response time that nobody has been told about yet."""
-    return list(
-        session.scalars(
-            select(Hiccup)
-            .where(
-                Hiccup.status.not_in(FINAL),
-                Hiccup.responded_at.is_(None),
-                Hiccup.response_due_at < _naive(now),
-                Hiccup.response_breach_noticed_at.is_(None),
-            )
-            .limit(1000)
-        )
-    )
+#: The SLA clocks: breach kind → (time done, time due, time the breach was told).
+CLOCKS = {
+    'response': (Hiccup.responded_at, Hiccup.response_due_at, Hiccup.response_breach_noticed_at),
+    'closure': (Hiccup.closed_at, Hiccup.closure_due_at, Hiccup.closure_breach_noticed_at),
+}
 
 
-def closure_breaches(session: Session, now: dt.datetime) -> list[Hiccup]:
-    return list(
-        session.scalars(
-            select(Hiccup)
-            .where(
-                Hiccup.status.not_in(FINAL),
-                Hiccup.closed_at.is_(None),
-                Hiccup.closure_due_at < _naive(now),
-                Hiccup.closure_breach_noticed_at.is_(None),
-            )
-            .limit(1000)
-        )
-    )
+def breaches(session: Session, kind: str, now: dt.datetime) -> list[Hiccup]:
+    """Unfinished hiccups past their `kind` deadline ('response' or 'closure') not yet told of."""
+    done, due, noticed = CLOCKS[kind]
+    stmt = select(Hiccup).where(Hiccup.status.not_in(FINAL), done.is_(None), due < _naive(now), noticed.is_(None))
+    return list(session.scalars(stmt.limit(1000)))
 
 
 def follow_ups_due(session: Session, now: dt.datetime) -> list[Hiccup]:

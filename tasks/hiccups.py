@@ -62,16 +62,14 @@ def send_daily_summary(now: dt.datetime) -> None:
 
 def check_sla(now: dt.datetime) -> int:
     """Tell of each new breach once (responder and management who may see the hiccup)."""
+    told = 0
     with db.session() as s:
-        late_responses = digests.response_breaches(s, now)
-        late_closures = digests.closure_breaches(s, now)
-        for hiccup in late_responses:
-            hiccup.response_breach_noticed_at = now
-            notify(s, hiccup, 'sla:response')
-        for hiccup in late_closures:
-            hiccup.closure_breach_noticed_at = now
-            notify(s, hiccup, 'sla:closure')
-    return len(late_responses) + len(late_closures)
+        for kind in digests.CLOCKS:
+            for hiccup in digests.breaches(s, kind, now):
+                setattr(hiccup, f'{kind}_breach_noticed_at', now)
+                notify(s, hiccup, f'sla:{kind}')
+                told += 1
+    return told
 
 
 def remind_follow_ups(now: dt.datetime) -> int:
