@@ -21,7 +21,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api.errors import ApiError, responses
 from models import apikeys, db
-from models.accounts import Actor, SignInRefused, User, authenticate
+from models.accounts import Actor, SignInRefused, SignupClosed, User, authenticate, register
 from models.settings import get_settings
 
 ISSUER = 'labdesk'
@@ -35,6 +35,15 @@ router = APIRouter(prefix='/api/v1', tags=['auth'])
 class Credentials(BaseModel):
     model_config = ConfigDict(extra='forbid')
     email: str = Field(max_length=255)
+    password: str = Field(max_length=1024)
+
+
+class Registration(BaseModel):
+    """Self-registration; the account gets the reporter role only (roles cannot be asked for)."""
+
+    model_config = ConfigDict(extra='forbid')
+    email: str = Field(max_length=255)
+    name: str = Field(max_length=120)
     password: str = Field(max_length=1024)
 
 
@@ -127,6 +136,50 @@ async def token(body: Credentials) -> Any:
 
 
 @router.post(
+    '/auth/login',
+    response_model=Tokens,
+    responses=responses(400, 401, 422),
+    summary='Exchange email and password for tokens (the same as /auth/token)',
+)
+async def login(body: Credentials) -> Any:
+    return await token(body)
+
+
+def _signup_open() -> None:
+    """Refuse before the body is looked at, so that a closed signup is a 403 whatever is sent."""
+    if not get_settings().allow_signup:
+        raise ApiError(403, 'Self-registration is disabled. Ask an administrator for an account.')
+
+
+def _me(actor: Actor) -> Me:
+    return Me(
+        id=actor.id, email=actor.email, name=actor.name, roles=sorted(actor.roles), department_id=actor.department_id
+    )
+
+
+@router.post(
+    '/auth/register',
+    response_model=Me,
+    status_code=201,
+    responses=responses(400, 403, 409, 422),
+    dependencies=[Depends(_signup_open)],
+    summary='Create your own account (only when ALLOW_SIGNUP is on); it gets the reporter role',
+)
+async def register_account(body: Registration) -> Any:
+    """403 while self-registration is off; 422 naming the field for bad input or an email already in use."""
+
+    def create() -> Actor:
+        with db.session() as s:
+            return Actor.of(register(s, email=body.email, name=body.name, password=body.password))
+
+    try:
+        actor = await run_in_threadpool(create)
+    except SignupClosed as exc:
+        raise ApiError(403, str(exc)) from None
+    return _me(actor)
+
+
+@router.post(
     '/auth/refresh',
     response_model=Tokens,
     responses=responses(400, 401, 422),
@@ -147,6 +200,4 @@ async def refresh(body: Refresh) -> Any:
     '/users/me', response_model=Me, responses=responses(401), tags=['users'], summary='Who the token belongs to'
 )
 async def me(actor: Actor = Depends(api_actor)) -> Any:
-    return Me(
-        id=actor.id, email=actor.email, name=actor.name, roles=sorted(actor.roles), department_id=actor.department_id
-    )
+    return _me(actor)

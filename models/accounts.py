@@ -19,6 +19,8 @@ SEEDED_ROLES = {
     'hod': 'Head of department',
     'management': 'Management',
     'admin': 'Administrator',
+    'reporter': 'Issue reporter',
+    'maintainer': 'Issue maintainer',
 }
 
 _passwords = CryptContext(schemes=['argon2'], deprecated='auto')
@@ -230,3 +232,64 @@ def change_password(
     user.failed_logins = 0
     user.locked_until = None
     audit.record(session, actor, 'password_change' if own else 'password_reset', record_type='users', record_id=user.id)
+
+
+class SignupClosed(Exception):
+    """Self-registration is off (ALLOW_SIGNUP) or cannot work here; the message is safe to show."""
+
+
+SIGNUP_ROLE = 'reporter'
+
+
+def register(session: Session, *, email: str, name: str, password: str) -> User:
+    """Self-registration: an active user with only the reporter role and no department.
+
+    Refuses with `SignupClosed` unless ALLOW_SIGNUP is on, and with a `ValidationError` naming
+    each bad field (email, name, password). Everything happens in the caller's transaction.
+    """
+    from models import audit
+    from models.settings import get_settings
+    from models.values import ValidationError
+
+    if not get_settings().allow_signup:
+        raise SignupClosed('Self-registration is disabled. Ask an administrator for an account.')
+    role = session.scalar(select(Role).where(Role.name == SIGNUP_ROLE))
+    if role is None:
+        raise SignupClosed(f'Self-registration is not set up: the {SIGNUP_ROLE} role is missing.')
+
+    errors: dict[str, str] = {}
+    values = {'email': (email or '').strip()}
+    if not values['email']:
+        errors['email'] = 'Enter your email address.'
+    else:
+        errors.update(Users.validate(values, None))  # the same format rule as the users' form; lower-cases
+    address = values['email']
+    if 'email' not in errors:
+        local, _, domain = address.rpartition('@')
+        if not local or '@' in local or '.' not in domain.strip('.') or len(address) > User.email.type.length:
+            errors['email'] = 'Enter an email address like name@lab.in.'
+        elif find_user(session, address) is not None:
+            errors['email'] = 'An account with this email already exists. Sign in, or reset your password.'
+    name = (name or '').strip()
+    if not name:
+        errors['name'] = 'Enter your name.'
+    elif len(name) > User.name.type.length:
+        errors['name'] = f'At most {User.name.type.length} characters ({len(name)} given).'
+    if problem := password_problem(password or ''):
+        errors['password'] = problem
+    if errors:
+        raise ValidationError(errors)
+
+    user = User(email=address, name=name, password_hash=hash_password(password), active=True, roles=[role])
+    session.add(user)
+    session.flush()
+    audit.record(
+        session,
+        Actor.of(user, via='signup'),
+        'create',
+        record_type='users',
+        record_id=user.id,
+        changes={'email': [None, address], 'name': [None, name], 'roles': [None, [SIGNUP_ROLE]]},
+        note='self-registration',
+    )
+    return user

@@ -29,6 +29,10 @@ class Settings(BaseSettings):
     lockout_attempts: int = 5
     lockout_minutes: int = 15
     internal_token: str = ''
+    # Self-registration at /signup and POST /api/v1/auth/register; gives the reporter role only.
+    allow_signup: bool = False
+    # Files of issues DONE for longer than this many days are removed nightly; unset keeps every file.
+    attachment_retention_days: int | None = None
     # Notifications (models/notifications.py, tasks/notify.py). Email goes out when SMTP_HOST is
     # set (otherwise it is written to the log); WhatsApp when WHATSAPP_API_URL is set.
     smtp_host: str = ''
@@ -48,6 +52,15 @@ class Settings(BaseSettings):
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError(f'unknown time zone {value!r} (use a name like Asia/Kolkata)') from None
+        return value
+
+    @field_validator('attachment_retention_days', mode='before')
+    @classmethod
+    def _retention_days(cls, value: object) -> object:
+        if isinstance(value, str) and not value.strip():
+            return None  # ATTACHMENT_RETENTION_DAYS= (empty) keeps every file
+        if value is not None and int(value) < 1:
+            raise ValueError('must be 1 or more days, or empty to keep every file')
         return value
 
     @property

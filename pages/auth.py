@@ -1,14 +1,16 @@
-"""Sign in, sign out and the account page (change your own password)."""
+"""Sign in, sign out, self-registration (when ALLOW_SIGNUP is on) and the account page."""
 
 from __future__ import annotations
 
 from nicegui import ui
+from sqlalchemy.exc import IntegrityError
 
 from models import db
-from models.accounts import SignInRefused, authenticate, change_password
+from models.accounts import SignInRefused, SignupClosed, authenticate, change_password, register
+from models.settings import get_settings
 from models.values import ValidationError
 from pages.layout import frame
-from pages.session import actor_or_none, current_actor, page, sign_in, sign_out
+from pages.session import actor_or_none, current_actor, flash, page, sign_in, sign_out, take_flash
 
 
 @ui.page('/login')
@@ -42,6 +44,78 @@ def login_page(next: str = '/') -> None:
         )
         error = ui.label('').classes('text-red-700')
         ui.button('Sign in', on_click=attempt).classes('w-full')
+        if get_settings().allow_signup:
+            ui.link('Create an account', '/signup').classes('self-center').mark('signup-link')
+    if message := take_flash():
+        ui.notify(message, type='positive')
+
+
+@ui.page('/signup')
+def signup_page() -> None:
+    ui.page_title('Create an account · Labdesk')
+    if not get_settings().allow_signup:
+        with ui.card().classes('absolute-center w-11/12 max-w-sm'):
+            ui.label('Self-registration is disabled.').classes('text-lg font-medium')
+            ui.label('Ask an administrator for an account.').classes('text-gray-600')
+            ui.link('Sign in', '/login')
+        return
+    if actor_or_none() is not None:
+        ui.navigate.to('/')
+        return
+
+    def attempt() -> None:
+        error.set_text('')
+        for field in fields.values():
+            field.error = None
+        if password.value != again.value:
+            again.error = 'The two passwords differ.'
+            return
+        try:
+            with db.session() as s:
+                register(s, email=email.value or '', name=name.value or '', password=password.value or '')
+        except ValidationError as exc:
+            for key, message in exc.errors.items():
+                if key in fields:
+                    fields[key].error = message
+                else:
+                    error.set_text(message)
+            return
+        except IntegrityError:  # the same email registered a moment ago
+            email.error = 'An account with this email already exists. Sign in, or reset your password.'
+            return
+        except SignupClosed as exc:
+            error.set_text(str(exc))
+            return
+        try:
+            sign_in(authenticate(email.value, password.value, source='web'))
+        except SignInRefused:
+            flash('Your account was created. Sign in with it.')
+            ui.navigate.to('/login')
+            return
+        ui.navigate.to('/')
+
+    with ui.card().classes('absolute-center w-11/12 max-w-sm'):
+        ui.label('Labdesk').classes('text-2xl font-bold text-primary')
+        ui.label('Create an account to report issues').classes('text-gray-600')
+        name = ui.input('Name').props('autocomplete=name autofocus').classes('w-full').mark('signup-name')
+        email = ui.input('Email').props('type=email autocomplete=email').classes('w-full').mark('signup-email')
+        password = (
+            ui.input('Password', password=True, password_toggle_button=True)
+            .props('autocomplete=new-password')
+            .classes('w-full')
+            .mark('signup-password')
+        )
+        again = (
+            ui.input('Repeat password', password=True)
+            .props('autocomplete=new-password')
+            .classes('w-full')
+            .mark('signup-again')
+            .on('keydown.enter', attempt)
+        )
+        fields = {'name': name, 'email': email, 'password': password, 'again': again}
+        error = ui.label('').classes('text-red-700')
+        ui.button('Create account', on_click=attempt).classes('w-full')
+        ui.link('I already have an account', '/login').classes('self-center')
 
 
 @ui.page('/logout')

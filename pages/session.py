@@ -24,7 +24,7 @@ from models.records import Conflict
 from models.settings import get_settings
 
 T = TypeVar('T')
-PUBLIC_PREFIXES = ('/_nicegui', '/login', '/healthz', '/api', '/docs', '/openapi.json', '/favicon')
+PUBLIC_PREFIXES = ('/_nicegui', '/login', '/signup', '/healthz', '/api', '/docs', '/openapi.json', '/favicon')
 
 
 class NotSignedIn(Exception):
