@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from nicegui import ui
+from nicegui import run, ui
 from sqlalchemy.exc import IntegrityError
 
 from models import db
@@ -22,15 +22,17 @@ def login_page(next: str = '/') -> None:
         return
     ui.page_title('Sign in · Labdesk')
 
-    def attempt() -> None:
+    async def attempt() -> None:
         error.set_text('')
-        try:
-            sign_in(authenticate(email.value, password.value, source='web'))
+        try:  # password hashing is slow on purpose: off the event loop
+            actor = await run.io_bound(authenticate, email.value, password.value, source='web')
         except SignInRefused as exc:
             error.set_text(str(exc))
             password.value = ''
             return
-        ui.navigate.to(next)
+        if actor is not None:  # None: the app is stopping
+            sign_in(actor)
+            ui.navigate.to(next)
 
     with ui.card().classes('absolute-center w-11/12 max-w-sm'):
         ui.label('Labdesk').classes('text-2xl font-bold text-primary')
@@ -50,6 +52,11 @@ def login_page(next: str = '/') -> None:
         ui.notify(message, type='positive')
 
 
+def _register(email: str, name: str, password: str) -> None:
+    with db.session() as s:
+        register(s, email=email, name=name, password=password)
+
+
 @ui.page('/signup')
 def signup_page() -> None:
     ui.page_title('Create an account · Labdesk')
@@ -63,7 +70,7 @@ def signup_page() -> None:
         ui.navigate.to('/')
         return
 
-    def attempt() -> None:
+    async def attempt() -> None:
         error.set_text('')
         for field in fields.values():
             field.error = None
@@ -71,8 +78,7 @@ def signup_page() -> None:
             again.error = 'The two passwords differ.'
             return
         try:
-            with db.session() as s:
-                register(s, email=email.value or '', name=name.value or '', password=password.value or '')
+            await run.io_bound(_register, email.value or '', name.value or '', password.value or '')
         except ValidationError as exc:
             for key, message in exc.errors.items():
                 if key in fields:
@@ -87,11 +93,14 @@ def signup_page() -> None:
             error.set_text(str(exc))
             return
         try:
-            sign_in(authenticate(email.value, password.value, source='web'))
+            actor = await run.io_bound(authenticate, email.value, password.value, source='web')
         except SignInRefused:
+            actor = None
+        if actor is None:
             flash('Your account was created. Sign in with it.')
             ui.navigate.to('/login')
             return
+        sign_in(actor)
         ui.navigate.to('/')
 
     with ui.card().classes('absolute-center w-11/12 max-w-sm'):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from nicegui import ui
 from nicegui.testing import User
 from sqlalchemy import select
@@ -24,16 +26,30 @@ async def test_admin_signs_in_and_sees_the_lookup_tables(data_dir, user: User) -
         assert s.scalar(select(AuditEntry.action).where(AuditEntry.action == 'login')) == 'login'
 
 
+def _audited(action: str) -> int:
+    with db.session() as s:
+        return list(s.scalars(select(AuditEntry.action))).count(action)
+
+
 async def test_wrong_password_is_refused_and_five_failures_lock_the_account(data_dir, user: User) -> None:
     await user.open('/login')
     user.find('Email').type('admin@lab.test')
-    for _ in range(5):
+    for attempt in range(1, 6):
         user.find('Password').type('wrong-password')
         user.find(kind=ui.button, content='Sign in').click()
-    await user.should_see('Too many failed attempts')
-    user.find('Password').type('admin-pass-123')
+        for _ in range(100):  # each attempt is checked off the event loop: wait for its audit row
+            if _audited('login_failed') == attempt:
+                break
+            await asyncio.sleep(0.05)
+        await user.should_see('Wrong email or password.' if attempt < 5 else 'Too many failed attempts', retries=30)
+    user.find('Password').clear().type('admin-pass-123')
     user.find(kind=ui.button, content='Sign in').click()
-    await user.should_see('Too many failed attempts')
+    for _ in range(100):
+        if _audited('login_locked'):
+            break
+        await asyncio.sleep(0.05)
+    await user.should_see('Too many failed attempts', retries=30)
+    await user.should_not_see('Hello')
     with db.session() as s:
         actions = list(s.scalars(select(AuditEntry.action)))
     assert actions.count('login_failed') == 5

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from nicegui import ui
 from nicegui.testing import User
@@ -38,6 +40,15 @@ def _error(user: User, marker: str) -> str | None:
     return next(iter(user.find(marker=marker).elements)).error
 
 
+async def _wait_error(user: User, marker: str) -> str | None:
+    """The field's error once the (asynchronous) submit has shown one."""
+    for _ in range(50):
+        if _error(user, marker):
+            break
+        await asyncio.sleep(0.05)
+    return _error(user, marker)
+
+
 async def test_signup_is_off_by_default(data_dir, user: User, monkeypatch) -> None:
     monkeypatch.delenv('ALLOW_SIGNUP', raising=False)
     reload_settings()
@@ -68,9 +79,9 @@ async def test_signup_makes_a_reporter_and_signs_them_in(signup_on, user: User) 
 async def test_field_errors_are_shown_and_nothing_is_created(signup_on, user: User) -> None:
     await user.open('/signup')
     _fill(user, 'Rita Reporter', 'rita@lab.test', 'report-it-1', 'report-it-2')
-    assert _error(user, 'signup-again') == 'The two passwords differ.'
+    assert await _wait_error(user, 'signup-again') == 'The two passwords differ.'
     _fill(user, 'Rita Reporter', 'ADMIN@lab.test', 'short', 'short')
-    assert 'already exists' in _error(user, 'signup-email')
+    assert 'already exists' in await _wait_error(user, 'signup-email')
     assert _error(user, 'signup-password') == 'Use at least 8 characters.'
     assert _error(user, 'signup-again') is None
     assert _users() == 1
