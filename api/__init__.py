@@ -6,10 +6,11 @@ from typing import Any
 
 
 def mount(app: Any) -> None:
-    from api import auth, errors, health, hiccups, records
+    from api import auth, errors, health, hiccups, issues, records
 
     errors.mount(app)
     health.mount()
     app.include_router(auth.router)
     app.include_router(hiccups.router())
+    app.include_router(issues.router())  # before records: /issues/dashboard/stats is not a record
     app.include_router(records.router())

@@ -12,6 +12,7 @@ from models import (  # noqa: F401
     changes,
     comments,
     hiccups,
+    issues,
     lookups,
     notifications,
     permissions,

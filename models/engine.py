@@ -17,7 +17,7 @@ import dataclasses
 import datetime as dt
 import enum
 import typing
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from sqlalchemy import Boolean, Date, Float, Integer, Numeric, String, Text, inspect
@@ -58,6 +58,7 @@ class Field:
     help: str = ''
     choices: tuple[tuple[str, str], ...] = ()  # a workflow state field: (key, label)
     computed: bool = False  # a hybrid property: shown, filtered and sorted on, never entered
+    markdown: bool = False  # a text field written in Markdown (column info ``{'markdown': True}``)
 
     @property
     def is_relation(self) -> bool:
@@ -105,6 +106,9 @@ class RecordType:
     #: Default permissions: role name → actions (``view``, ``create``, ``edit``, ``delete``,
     #: ``export``, ``transition:<name>``); ``ALL`` grants everything. Admins override these.
     permissions: ClassVar[dict[str, frozenset[str] | set[str]]] = {}
+    #: Fields only some roles may set, e.g. ``{Issue.assignee_id: {'maintainer'}}`` (admins always
+    #: may): other users' forms leave them out, and every other path refuses them, naming the field.
+    field_roles: ClassVar[dict[Any, Collection[str]]] = {}
 
     # filled in by __init_subclass__
     fields: ClassVar[dict[str, Field]]
@@ -167,6 +171,16 @@ class RecordType:
         return '*' in granted or action in granted
 
     @classmethod
+    def may_set(cls, actor: Actor, name: str) -> bool:
+        """Whether `actor` may give field `name` a value (see `field_roles`)."""
+        roles = cls.field_roles.get(name)
+        return roles is None or actor.has('admin', *roles)
+
+    @classmethod
+    def settable(cls, actor: Actor, names: Sequence[str]) -> list[str]:
+        return [n for n in names if cls.may_set(actor, n)]
+
+    @classmethod
     def title_of(cls, record: Any) -> str:
         return str(getattr(record, cls.title_field.key)) if record is not None else ''
 
@@ -212,6 +226,9 @@ def _resolve(cls: type[RecordType]) -> None:
     cls.filters = _names(cls, 'filters', cls.filters) or [
         n for n in cls.list_columns if cls.fields[n].kind in ('enum', 'ref', 'bool', 'multi')
     ]
+    cls.field_roles = {
+        _names(cls, 'field_roles', [attr])[0]: frozenset(roles) for attr, roles in cls.field_roles.items()
+    }
     for option in ('date_field', 'owner_field', 'assignee_field'):
         value = getattr(cls, option)
         setattr(cls, option, _names(cls, option, [value])[0] if value is not None else None)
@@ -272,6 +289,7 @@ def _column_field(cls: type[RecordType], col: Any) -> Field:
         required=required,
         max_length=max_length,
         help=col.info.get('help', ''),
+        markdown=bool(col.info.get('markdown')) and kind == 'text',
         **extra,
     )
 

@@ -11,7 +11,7 @@ import enum
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import exists, select
+from sqlalchemy import exists, inspect, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -33,6 +33,7 @@ def create(session: Session, actor: Actor, rt: type[RecordType], data: dict[str,
     require(session, actor, rt, 'create')
     record = rt.model()
     values = clean(session, rt, data, _form_names(rt), record=None)
+    _check_field_roles(rt, actor, {k: v for k, v in values.items() if v not in (None, '', [])}, None)
     values = {k: v for k, v in values.items() if v is not None or not _not_null(rt, k)}  # defaults apply
     if rt.workflow:
         values[rt.workflow.field.key] = rt.workflow.start
@@ -64,6 +65,7 @@ def update(
     if unknown:
         raise ValidationError({n: 'This field cannot be changed here.' for n in sorted(unknown)})
     values = clean(session, rt, data, list(data), record=record)
+    _check_field_roles(rt, actor, values, record)
     diff = _apply(session, rt, record, values)
     if diff:
         audit.record(session, actor, 'update', record_type=rt.slug, record_id=record.id, changes=diff)
@@ -100,6 +102,7 @@ def transition(
     if unknown:
         raise ValidationError({n: f'Not part of "{step.title}".' for n in sorted(unknown)})
     values = clean(session, rt, data, list(data), record=record)
+    _check_field_roles(rt, actor, values, record)
     missing = {
         n: 'Required for this step.'
         for n in step.required_names()
@@ -213,11 +216,25 @@ def attachment_for(session: Session, actor: Actor, attachment_id: Any) -> tuple[
 def in_use(session: Session, record: Any) -> bool:
     """Whether any row of any table refers to `record`."""
     table = record.__table__
+    own = {rel.secondary for rel in inspect(type(record)).relationships if rel.secondary is not None}
     for other in Base.metadata.tables.values():
+        if other in own:  # the record's own many-to-many rows (e.g. an issue's tags) go with it
+            continue
         for fk in other.foreign_keys:
             if fk.column.table is table and session.scalar(select(exists().where(fk.parent == record.id))):
                 return True
     return False
+
+
+def _check_field_roles(rt: type[RecordType], actor: Actor, values: dict[str, Any], record: Any | None) -> None:
+    """Refuse a value for a field the actor may not set (an unchanged value passes)."""
+    errors = {
+        name: f'Only {" or ".join(sorted(rt.field_roles[name]))} users may set this.'
+        for name, value in values.items()
+        if not rt.may_set(actor, name) and (record is None or value != raw_value(record, rt.fields[name]))
+    }
+    if errors:
+        raise ValidationError(errors)
 
 
 def _form_names(rt: type[RecordType]) -> list[str]:

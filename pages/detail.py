@@ -14,7 +14,7 @@ from models.permissions import NotFound, can, get_visible
 from models.query import ListParams
 from models.settings import get_settings
 from models.values import ValidationError, display, ref_titles
-from pages import live
+from pages import live, markup
 from pages.forms import RecordForm
 from pages.layout import frame
 from pages.records import record_type
@@ -31,7 +31,7 @@ def new_page(slug: str) -> None:
     rt = record_type(slug, actor, 'create')
     with frame(f'New {rt.label.lower()}', actor), db.session() as s:
         ui.label(f'New {rt.label.lower()}').classes('text-xl font-medium')
-        form = RecordForm(s, rt, list(rt.form_fields), initial=rt.defaults(actor))
+        form = RecordForm(s, rt, rt.settable(actor, rt.form_fields), initial=rt.defaults(actor))
         files = PendingFiles()
 
         def create(actor: Actor, s: Any) -> Any:
@@ -74,7 +74,8 @@ def edit_page(slug: str, record_id: int) -> None:
         title = rt.title_of(record)
         with frame(f'Edit {title}', actor):
             ui.label(f'Edit {rt.label.lower()}: {title}').classes('text-xl font-medium')
-            form = RecordForm(s, rt, list(rt.form_fields), record=record, readonly=list(rt.readonly_fields))
+            names = rt.settable(actor, rt.form_fields)
+            form = RecordForm(s, rt, names, record=record, readonly=list(rt.readonly_fields))
             before = form.data()
 
             def update(actor: Actor, s: Any) -> Any:
@@ -134,6 +135,10 @@ class RecordDetail:
     def refresh(self) -> None:
         if live.gone(self.container):
             return
+        if self._dialog_open():  # a step, delete or reset dialog being filled in: redraw once it closes
+            with self.container:
+                ui.timer(1.0, self.refresh, once=True)
+            return
         try:
             actor = actor_by_id(self.user_id)
         except NotSignedIn:
@@ -152,6 +157,11 @@ class RecordDetail:
             self._related(s, actor, record)
             self._files(s, actor, record)
             self._timeline(s, record)
+
+    def _dialog_open(self) -> bool:
+        """Whether a dialog is open on the page (NiceGUI keeps dialogs at the page's root, and deletes
+        one when the element it was opened from is cleared)."""
+        return any(isinstance(e, ui.dialog) and e.value for e in self.container.client.layout)
 
     def _header(self, s: Any, actor: Actor, record: Any) -> None:
         rt = self.rt
@@ -175,7 +185,7 @@ class RecordDetail:
             state = getattr(record, rt.workflow.field.key)
             with ui.row().classes('gap-2'):
                 for step in rt.workflow.available(state):
-                    if can(s, actor, rt, step.action):
+                    if can(s, actor, rt, step.action) and rt.can_transition(actor, record, step.name) is None:
                         ui.button(
                             step.title,
                             on_click=lambda st=step, v=record.version: transition_dialog(
@@ -192,7 +202,11 @@ class RecordDetail:
                 field = self.rt.fields[name]
                 with ui.column().classes('gap-0' + (' sm:col-span-2' if field.kind == 'text' else '')):
                     ui.label(field.label).classes('text-xs text-gray-500')
-                    text = display(field, getattr(record, name), tz, refs.get(name)) or '—'
+                    value = getattr(record, name)
+                    if field.markdown and value:
+                        markup.markdown(value).props(f'data-field={name}')
+                        continue
+                    text = display(field, value, tz, refs.get(name)) or '—'
                     ui.label(text).classes('whitespace-pre-wrap break-words').props(f'data-field={name}')
 
     def _related(self, s: Any, actor: Actor, record: Any) -> None:
@@ -300,7 +314,7 @@ class RecordDetail:
                     self.refresh()
 
             with ui.row():
-                ui.button('Delete', on_click=confirm).props('color=negative')
+                ui.button('Delete', on_click=confirm).props('color=negative').mark('confirm-delete')
                 ui.button('Cancel', on_click=dialog.close).props('flat')
         dialog.open()
 

@@ -27,6 +27,8 @@ def nav_entries(actor: Actor) -> list[tuple[str, str, str, str]]:
         ]
         if 'hiccups' in REGISTRY and can(s, actor, REGISTRY['hiccups'], 'view'):
             entries.append(('Quality', 'Dashboard', 'insights', '/dashboard'))
+        if 'issues' in REGISTRY and can(s, actor, REGISTRY['issues'], 'view'):
+            entries.append((REGISTRY['issues'].nav_group, 'Issues dashboard', 'insights', '/issues/dashboard'))
     if actor.has('admin'):
         entries.append(('Admin', 'Permissions', 'admin_panel_settings', '/admin/permissions'))
         entries.append(('Admin', 'API keys', 'vpn_key', '/admin/api-keys'))

@@ -37,6 +37,7 @@ from sqlalchemy.orm import Session
 from models import audit, db
 from models.accounts import Actor
 from models.base import utcnow
+from models.engine import RecordType
 from models.hiccups import Hiccup, Hiccups
 from models.lookups import Category, Department
 from models.permissions import require, visible_query
@@ -564,16 +565,19 @@ def _cell(value: Any) -> Any:
     return value.item() if hasattr(value, 'item') else value
 
 
-def export_chart(actor: Actor, chart: Chart, df: pd.DataFrame, filters: Filters, path: str | Path) -> int:
-    """Write a chart's DataFrame to the .xlsx file `path`; needs the 'export' permission; audited."""
+def export_chart(
+    actor: Actor, chart: Chart, df: pd.DataFrame, filters: Any, path: str | Path, rt: type[RecordType] = Hiccups
+) -> int:
+    """Write a chart's DataFrame to the .xlsx file `path`; needs the 'export' permission on `rt`
+    (whose records the chart counts); audited."""
     names = [name for name, _ in chart.columns]
     try:
         with db.session() as s:
-            require(s, actor, Hiccups, 'export')
+            require(s, actor, rt, 'export')
             rows = ([_cell(v) for v in row] for row in df[names].itertuples(index=False, name=None))
             count = xlsx.write(path, chart.title, [c for _, c in chart.columns], rows)
             changes = {'chart': chart.key, 'rows': count, 'query': filters.to_query()}
-            audit.record(s, actor, 'export', record_type=Hiccups.slug, changes=changes)
+            audit.record(s, actor, 'export', record_type=rt.slug, changes=changes)
     except BaseException:
         Path(path).unlink(missing_ok=True)  # no file without its audit row
         raise

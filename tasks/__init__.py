@@ -113,4 +113,4 @@ def stop_embedded() -> None:
         _consumer = None
 
 
-from tasks import hiccups, notify  # noqa: E402,F401  registers the hiccup schedules and the outbox tasks
+from tasks import hiccups, issues, notify  # noqa: E402,F401  registers the schedules and the outbox tasks
