@@ -1,4 +1,4 @@
-"""Each role × each action on issues through the JSON API (seeds 002/003: reporter, maintainer, admin)."""
+"""Each role and each action on issues through the JSON API (seeds 002/003: reporter, maintainer, admin)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from sqlalchemy import select
 from models import db
 from models.audit import AuditEntry
 from tests.api.helpers import assert_error, bearer
-from tests.api.test_records import PNG, Api
+from tests.api.test_records import Api
 from tests.issues.conftest import PASSWORD, Team, raise_issue
 
 

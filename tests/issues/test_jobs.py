@@ -10,7 +10,7 @@ from sqlalchemy import select
 from models import db, records
 from models.attachments import Attachment
 from models.audit import AuditEntry
-from models.issues import Issue, Issues, IssueDailyStats
+from models.issues import Issue, IssueDailyStats, Issues
 from models.settings import get_settings, reload_settings
 from tasks.issues import remove_expired_attachments, update_daily_stats
 from tests.api.test_records import PNG
