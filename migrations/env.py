@@ -6,6 +6,7 @@ from alembic import context
 from sqlalchemy import engine_from_config, pool
 
 import models
+from models import search
 from models.base import Base
 from models.settings import get_settings
 
@@ -21,6 +22,7 @@ def run_migrations_offline() -> None:
         literal_binds=True,
         render_as_batch=True,
         compare_type=True,
+        include_name=search.include_name,
     )
     with context.begin_transaction():
         context.run_migrations()
@@ -43,6 +45,7 @@ def _run(connection) -> None:
         target_metadata=target_metadata,
         render_as_batch=True,
         compare_type=True,
+        include_name=search.include_name,
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -12,12 +12,13 @@ import datetime as dt
 from typing import Any
 from urllib.parse import urlencode
 
-from sqlalchemy import Select, String, and_, cast, func, or_, select
+from sqlalchemy import Select, String, cast, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from models.accounts import Actor
 from models.engine import RecordType, for_model
 from models.permissions import visible_query
+from models.search import full_text
 from models.settings import get_settings
 from models.values import coerce
 
@@ -110,12 +111,17 @@ def build(session: Session, actor: Actor, rt: type[RecordType], p: ListParams, *
 
 
 def search_clause(rt: type[RecordType], text: str) -> Any:
-    """Every word must appear in one of the search fields."""
+    """Every word must appear in one of the search fields: through the full-text index where the
+    table has one (`models.search`, words matched at the start of a word), else LIKE."""
     words = [w for w in text.split() if w][:8]
     cols = [getattr(rt.model, n) for n in rt.search_fields]
     if not cols:
         cols = [cast(rt.title_field, String)]  # e.g. the id: ILIKE on an Integer is deprecated (an error in SA 2.1+)
-    return and_(*[or_(*[c.ilike(f'%{_escape(w)}%', escape='\\') for c in cols]) for w in words])
+
+    def like(word: str) -> Any:
+        return or_(*[c.ilike(f'%{_escape(word)}%', escape='\\') for c in cols])
+
+    return full_text(rt.model, list(rt.search_fields), words, like)
 
 
 def _escape(word: str) -> str:

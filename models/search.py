@@ -1,0 +1,230 @@
+"""Full-text search for big tables: SQLite FTS5 and MariaDB/MySQL FULLTEXT, with LIKE as the fallback.
+
+A list's search keeps one meaning on every database: *every word must appear in one of the
+search fields*. Without a full-text index that is one ``ILIKE '%word%'`` per word and field,
+which reads every row. For the tables in `FULLTEXT` the migration
+``20261130_0005_hiccup_indexes_and_search`` builds an index instead:
+
+- SQLite: an FTS5 table ``<table>_fts`` with external content (the table itself, no copy of the
+  text), kept in sync by three triggers; the search is ``id IN (SELECT rowid FROM <table>_fts
+  WHERE <table>_fts MATCH '"word"* AND …')``.
+- MariaDB/MySQL: a FULLTEXT index ``ix_<table>_fulltext`` on the search fields; the search is
+  ``MATCH (fields) AGAINST ('+word* …' IN BOOLEAN MODE)``.
+
+Both match a word at the *start* of a word in the text ("haem" finds "haemolysed"; "lysed"
+does not, where LIKE did), case-insensitively. A word the index cannot answer exactly falls
+back to LIKE for that word alone, while the other words still use the index: words with
+punctuation (``HIC-2026-00042``: the index narrows by its parts, LIKE checks the whole),
+and on MariaDB words shorter than ``innodb_ft_min_token_size`` (3) or on InnoDB's stopword
+list, which its index leaves out. A search with no such word at all is plain LIKE.
+
+InnoDB shows a row in its FULLTEXT index only once the inserting transaction commits, so a
+hiccup is found by search from the next request on, not inside the transaction that made it.
+
+Alembic: the FTS5 table (and its shadow tables) and the FULLTEXT index are not declared on
+the models; `include_name` keeps autogenerate from proposing to drop them. A SQLite batch
+migration that recreates a table in `FULLTEXT` drops its triggers: call
+`create_sqlite_objects(op, table, rebuild=True)` after it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from sqlalchemy import and_, bindparam
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.expression import ColumnElement
+from sqlalchemy.types import Boolean
+
+#: table → its search fields, in the order of the index (must equal the record type's `search_fields`)
+FULLTEXT: dict[str, tuple[str, ...]] = {'hiccups': ('reference', 'title', 'description')}
+
+#: InnoDB's default full-text stopwords (INFORMATION_SCHEMA.INNODB_FT_DEFAULT_STOPWORD): never indexed.
+INNODB_STOPWORDS = frozenset(
+    {
+        'a',
+        'about',
+        'an',
+        'are',
+        'as',
+        'at',
+        'be',
+        'by',
+        'com',
+        'de',
+        'en',
+        'for',
+        'from',
+        'how',
+        'i',
+        'in',
+        'is',
+        'it',
+        'la',
+        'of',
+        'on',
+        'or',
+        'that',
+        'the',
+        'this',
+        'to',
+        'was',
+        'what',
+        'when',
+        'where',
+        'who',
+        'will',
+        'with',
+        'und',
+        'www',
+    }
+)
+MYSQL_MIN_TOKEN = 3
+_TOKEN = re.compile(r'[^\W_]+')
+
+
+def fts_table(table: str) -> str:
+    return f'{table}_fts'
+
+
+def fulltext_index(table: str) -> str:
+    return f'ix_{table}_fulltext'
+
+
+class _Match(ColumnElement[bool]):
+    """Rows of `table` whose search fields hold every term: rendered per dialect (see the module doc)."""
+
+    type = Boolean()
+    inherit_cache = False  # holds plain strings; statements with it are simply not cached
+    _is_implicitly_boolean = True  # a predicate: no '= 1' appended where booleans are not native
+
+    def __init__(self, id_column: Any, table: str, columns: Sequence[str], terms: Sequence[str]) -> None:
+        self.id_column = id_column
+        self.table = table
+        self.columns = tuple(columns)
+        self.terms = tuple(terms)
+
+
+@compiles(_Match, 'sqlite')
+def _match_sqlite(element: _Match, compiler: Any, **kw: Any) -> str:
+    query = ' AND '.join(f'"{" ".join(t)}"*' for t in element.terms)
+    fts = fts_table(element.table)
+    param = compiler.process(bindparam(None, query, unique=True), **kw)
+    return f'{compiler.process(element.id_column, **kw)} IN (SELECT rowid FROM {fts} WHERE {fts} MATCH {param})'
+
+
+@compiles(_Match, 'mysql')
+@compiles(_Match, 'mariadb')
+def _match_mysql(element: _Match, compiler: Any, **kw: Any) -> str:
+    query = ' '.join(f'+{tok}*' for t in element.terms for tok in t)
+    param = compiler.process(bindparam(None, query, unique=True), **kw)
+    table = compiler.preparer.quote(element.table)
+    columns = ', '.join(f'{table}.{compiler.preparer.quote(c)}' for c in element.columns)
+    return f'MATCH ({columns}) AGAINST ({param} IN BOOLEAN MODE)'
+
+
+def _mysql_indexed(token: str) -> bool:
+    return len(token) >= MYSQL_MIN_TOKEN and token.lower() not in INNODB_STOPWORDS
+
+
+def full_text(model: Any, fields: Sequence[str], words: Sequence[str], like: Callable[[str], Any]) -> Any:
+    """The clause 'every word in one of `fields`': the full-text index where `model` has one, else
+    ``like(word)`` for each word. `like` builds the LIKE clause of one word."""
+    table = model.__table__.name
+    if not words or FULLTEXT.get(table) != tuple(fields):
+        return and_(*[like(w) for w in words])
+    parts = [(_TOKEN.findall(w), like(w), _TOKEN.findall(w) != [w]) for w in words]
+    if not any(tokens for tokens, _, _ in parts):
+        return and_(*[clause for _, clause, _ in parts])
+    return _FullText(model.id, table, fields, parts)
+
+
+class _FullText(ColumnElement[bool]):
+    """The index clause plus the LIKE checks it cannot do itself (see the module doc)."""
+
+    type = Boolean()
+    inherit_cache = False
+    _is_implicitly_boolean = True
+
+    def __init__(self, id_column: Any, table: str, columns: Sequence[str], parts: list[tuple]) -> None:
+        self.id_column, self.table, self.columns = id_column, table, tuple(columns)
+        self.parts = parts  # per word: (its tokens, its LIKE clause, whether LIKE must check it)
+
+
+@compiles(_FullText, 'sqlite')
+def _full_sqlite(element: _FullText, compiler: Any, **kw: Any) -> str:
+    terms = [tokens for tokens, _, _ in element.parts if tokens]
+    match = _Match(element.id_column, element.table, element.columns, terms)
+    exact = [clause for _, clause, punctuated in element.parts if punctuated]
+    return compiler.process(and_(match, *exact), **kw)
+
+
+@compiles(_FullText, 'mysql')
+@compiles(_FullText, 'mariadb')
+def _full_mysql(element: _FullText, compiler: Any, **kw: Any) -> str:
+    terms = [[tok for tok in tokens if _mysql_indexed(tok)] for tokens, _, _ in element.parts]
+    likes = [
+        clause
+        for tokens, clause, punctuated in element.parts
+        if punctuated or not tokens or not all(_mysql_indexed(tok) for tok in tokens)
+    ]
+    if not any(terms):
+        return compiler.process(and_(*[clause for _, clause, _ in element.parts]), **kw)
+    match = _Match(element.id_column, element.table, element.columns, [t for t in terms if t])
+    return compiler.process(and_(match, *likes), **kw)
+
+
+@compiles(_FullText)
+def _full_other(element: _FullText, compiler: Any, **kw: Any) -> str:
+    return compiler.process(and_(*[clause for _, clause, _ in element.parts]), **kw)
+
+
+# ---- schema: used by the migration, and by batch migrations that recreate a table ----
+
+
+def create_sqlite_objects(op: Any, table: str, *, rebuild: bool = True) -> None:
+    """The FTS5 table of `table` and its sync triggers; `rebuild` indexes the rows already there."""
+    fts, cols = fts_table(table), FULLTEXT[table]
+    names = ', '.join(cols)
+    new = ', '.join(f'new.{c}' for c in cols)
+    old = ', '.join(f'old.{c}' for c in cols)
+    op.execute(
+        f"CREATE VIRTUAL TABLE IF NOT EXISTS {fts} USING fts5({names}, content='{table}', content_rowid='id', "
+        "tokenize='unicode61 remove_diacritics 2')"
+    )
+    op.execute(f'DROP TRIGGER IF EXISTS {fts}_ai')
+    op.execute(f'DROP TRIGGER IF EXISTS {fts}_ad')
+    op.execute(f'DROP TRIGGER IF EXISTS {fts}_au')
+    op.execute(
+        f'CREATE TRIGGER {fts}_ai AFTER INSERT ON {table} BEGIN '
+        f'INSERT INTO {fts}(rowid, {names}) VALUES (new.id, {new}); END'
+    )
+    op.execute(
+        f'CREATE TRIGGER {fts}_ad AFTER DELETE ON {table} BEGIN '
+        f"INSERT INTO {fts}({fts}, rowid, {names}) VALUES ('delete', old.id, {old}); END"
+    )
+    op.execute(
+        f'CREATE TRIGGER {fts}_au AFTER UPDATE OF {names} ON {table} BEGIN '
+        f"INSERT INTO {fts}({fts}, rowid, {names}) VALUES ('delete', old.id, {old}); "
+        f'INSERT INTO {fts}(rowid, {names}) VALUES (new.id, {new}); END'
+    )
+    if rebuild:
+        op.execute(f"INSERT INTO {fts}({fts}) VALUES ('rebuild')")
+
+
+def drop_sqlite_objects(op: Any, table: str) -> None:
+    fts = fts_table(table)
+    for suffix in ('ai', 'ad', 'au'):
+        op.execute(f'DROP TRIGGER IF EXISTS {fts}_{suffix}')
+    op.execute(f'DROP TABLE IF EXISTS {fts}')
+
+
+def include_name(name: str | None, type_: str, parent_names: dict[str, Any]) -> bool:
+    """Alembic `include_name`: leave the full-text objects made by hand in the migration alone."""
+    if type_ == 'table' and name:
+        return not any(name == fts_table(t) or name.startswith(fts_table(t) + '_') for t in FULLTEXT)
+    if type_ == 'index' and name:
+        return name not in {fulltext_index(t) for t in FULLTEXT}
+    return True

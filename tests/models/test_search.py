@@ -1,0 +1,94 @@
+"""Full-text search of hiccups (models/search.py): the index answers, LIKE fills in, the meaning holds."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import text
+
+from models import db, query, records
+from models.hiccups import Hiccups
+from models.query import ListParams
+from models.search import fts_table, include_name
+from tests.hiccups.conftest import Lab, hiccup_data, lab  # noqa: F401 - the fixture
+
+TEXTS = {
+    'analyser': ('Sysmex XN-1000 stopped mid-run', 'Error on the sample probe; QC repeated.'),
+    'haemolysed': ('Haemolysed samples from collection', 'Three tubes haemolysed, drawn with a thin needle.'),
+    'fridge': ('Reagent fridge too warm', 'Temperature 11.6 °C at 07:00; reagents moved.'),
+}
+
+
+@pytest.fixture
+def hiccups(lab: Lab) -> dict[str, str]:  # noqa: F811
+    """key → reference, each made through the engine (so the reference is set by an UPDATE)."""
+    with db.session() as s:
+        made = {
+            key: records.create(s, lab.staff, Hiccups, hiccup_data(lab, title=title, description=body))
+            for key, (title, body) in TEXTS.items()
+        }
+        return {key: h.reference for key, h in made.items()}
+
+
+def found(lab: Lab, q: str) -> set[str]:  # noqa: F811
+    with db.session() as s:
+        rows = query.page(s, lab.manager, Hiccups, ListParams(q=q))
+        n, _ = query.count(s, lab.manager, Hiccups, ListParams(q=q))
+    titles = {TITLE_KEYS[h.title] for h in rows}
+    assert n == len(titles)
+    return titles
+
+
+TITLE_KEYS = {title: key for key, (title, _) in TEXTS.items()}
+
+
+@pytest.mark.parametrize(
+    ('q', 'expected'),
+    [
+        ('haemolysed', {'haemolysed'}),  # a whole word, in title and description
+        ('HAEMO', {'haemolysed'}),  # the start of a word, any case
+        ('needle thin', {'haemolysed'}),  # every word, in any order and field
+        ('needle fridge', set()),  # words of two different hiccups: none has both
+        ('sysmex XN-1000', {'analyser'}),  # punctuation: the index narrows, LIKE checks the whole word
+        ('QC', {'analyser'}),  # short words (LIKE on MariaDB, whose index skips them)
+        ('at reagents', {'fridge'}),  # a short stopword beside a real word
+        ('11.6', {'fridge'}),
+        ('zzz', set()),
+        ('100%', set()),  # LIKE wildcards are literal
+    ],
+)
+def test_search_finds_hiccups_with_every_word(lab: Lab, hiccups, q: str, expected: set[str]):  # noqa: F811
+    assert found(lab, q) == expected
+
+
+def test_search_by_reference_and_after_edits_and_deletes(lab: Lab, hiccups):  # noqa: F811
+    assert found(lab, hiccups['fridge']) == {'fridge'}
+    with db.session() as s:
+        fridge = query.page(s, lab.manager, Hiccups, ListParams(q='fridge'))[0]
+        records.update(s, lab.manager, Hiccups, fridge.id, {'title': 'Cold room alarm'}, fridge.version)
+    TITLE_KEYS['Cold room alarm'] = 'fridge'
+    assert found(lab, 'fridge') == set()
+    assert found(lab, 'cold alarm') == {'fridge'}
+    assert found(lab, 'reagents') == {'fridge'}  # the description is still indexed
+
+
+def test_search_keeps_visibility(lab: Lab, hiccups):  # noqa: F811
+    with db.session() as s:
+        records.create(
+            s, lab.staff, Hiccups, hiccup_data(lab, title='Haemolysed secret', confidential=True, description='x')
+        )
+        seen = {h.title for h in query.page(s, lab.other_staff, Hiccups, ListParams(q='haemolysed'))}
+    assert seen == {TEXTS['haemolysed'][0]}
+
+
+def test_the_index_exists_and_alembic_leaves_it_alone(database: str, lab: Lab):  # noqa: F811
+    with db.engine().connect() as conn:
+        if conn.dialect.name == 'sqlite':
+            names = {r[0] for r in conn.execute(text("SELECT name FROM sqlite_master WHERE name LIKE 'hiccups_fts%'"))}
+            assert {fts_table('hiccups'), 'hiccups_fts_ai', 'hiccups_fts_ad', 'hiccups_fts_au'} <= names
+        else:
+            rows = conn.execute(text("SHOW INDEX FROM hiccups WHERE Index_type = 'FULLTEXT'")).all()
+            assert rows
+    assert not include_name('hiccups_fts', 'table', {})
+    assert not include_name('hiccups_fts_data', 'table', {})
+    assert not include_name('ix_hiccups_fulltext', 'index', {})
+    assert include_name('hiccups', 'table', {})
