@@ -56,9 +56,9 @@ def count(model, *where) -> int:
 
 def test_users_of_every_role_sign_in_with_the_printed_password(loaded: str):
     rows = credentials(loaded)
-    assert {role for _, role, _ in rows} == {'admin', 'management', 'hod', 'staff'}
+    assert {role for _, role, _ in rows} == {'admin', 'management', 'hod', 'staff', 'maintainer', 'reporter'}
     assert all(password == demo.DEFAULT_PASSWORD for _, _, password in rows)
-    for role in ('admin', 'management', 'hod', 'staff'):
+    for role in ('admin', 'management', 'hod', 'staff', 'maintainer', 'reporter'):
         email, _, password = next(r for r in rows if r[1] == role)
         assert role in authenticate(email, password).roles
     with db.session() as s:
@@ -67,7 +67,8 @@ def test_users_of_every_role_sign_in_with_the_printed_password(loaded: str):
         for department in departments:  # one HOD each, the default responder
             assert hiccups_module.department_hod(s, department.id) is not None
     staff = sum(d.staff for d in demo.DEPARTMENTS.values())
-    assert len(rows) == count(User) == 1 + 2 + len(demo.DEPARTMENTS) + staff  # admin, managers, HODs, staff
+    desk = demo.MAINTAINERS + len(demo.REPORTER_DEPARTMENTS)  # the Issues tracker's maintainers and reporters
+    assert len(rows) == count(User) == 1 + 2 + len(demo.DEPARTMENTS) + staff + desk  # admin, managers, HODs, staff
     assert re.match(r'Demo data loaded into \S+ in [0-9.]+ s\n', loaded)  # how long it took
     assert '200 hiccups over the last 365 days' in loaded
 

@@ -10,16 +10,18 @@ from collections.abc import Sequence
 
 from models import db, migrate, permissions
 from models.accounts import password_problem
+from models.issues import STATES
 from models.settings import reload_settings
 from models.values import ValidationError
 from tools.demo.drafts import DAYS
+from tools.demo.issues import DEFAULT_ISSUES
 from tools.demo.lab import DEPARTMENTS
 from tools.demo.loader import Result, existing_data, load, wipe
 
 DEFAULT_HICCUPS = 1500
 DEFAULT_SEED = 2026
 DEFAULT_PASSWORD = 'labdesk-demo-1'
-ROLE_ORDER = {'admin': 0, 'management': 1, 'hod': 2, 'staff': 3}
+ROLE_ORDER = {'admin': 0, 'management': 1, 'hod': 2, 'staff': 3, 'maintainer': 4, 'reporter': 5}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -51,7 +53,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         migrate.seed_roles()
         print(f'wiped {url} ({what})')
     try:
-        result = load(args.hiccups, args.seed, args.password)
+        result = load(args.hiccups, args.seed, args.password, issues=args.issues)
     except ValidationError as exc:  # e.g. ADMIN_EMAIL is one of the demo addresses
         print(f'nothing was loaded: {exc}', file=sys.stderr)
         return 1
@@ -64,7 +66,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog='python -m tools.demo',
         description='Fill the database (DATA_DIR or DATABASE_URL) with a demo lab: departments, users of every '
-        'role and a year of hiccups and non-conformances. Refuses a database that already holds records.',
+        'role, a year of hiccups and non-conformances and a year of issues in the Issues tracker. Refuses a '
+        'database that already holds records.',
     )
     parser.add_argument(
         '--hiccups',
@@ -72,6 +75,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         default=DEFAULT_HICCUPS,
         metavar='N',
         help=f'hiccups over the last year (default {DEFAULT_HICCUPS})',
+    )
+    parser.add_argument(
+        '--issues',
+        type=int,
+        default=DEFAULT_ISSUES,
+        metavar='N',
+        help=f'issues in the Issues tracker over the last year (default {DEFAULT_ISSUES})',
     )
     parser.add_argument('--seed', type=int, default=DEFAULT_SEED, help=f'random seed (default {DEFAULT_SEED})')
     parser.add_argument(
@@ -88,6 +98,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         parser.error('--force only goes with --reset (it lets --reset wipe a database that holds records)')
     if args.hiccups < 0:
         parser.error('--hiccups must be 0 or more')
+    if args.issues < 0:
+        parser.error('--issues must be 0 or more')
     if problem := password_problem(args.password):
         parser.error(f'--password: {problem}')
     return args
@@ -103,7 +115,7 @@ def report(result: Result, url: str) -> None:
     roles = Counter(p.role for p in result.people)
     print(
         f'  {c["users"]} users: {roles["staff"]} staff, {roles["hod"]} HODs, {roles["management"]} managers, '
-        f'{roles["admin"]} admin'
+        f'{roles["admin"]} admin, {roles["maintainer"]} issue maintainers, {roles["reporter"]} issue reporters'
     )
     statuses = ', '.join(f'{n} {s.replace("_", " ")}' for s, n in result.statuses.most_common())
     print(f'  {c["hiccups"]} hiccups over the last {DAYS} days: {statuses}')
@@ -113,6 +125,21 @@ def report(result: Result, url: str) -> None:
     )
     nc_statuses = ', '.join(f'{n} {s.replace("_", " ")}' for s, n in result.nc_statuses.most_common())
     print(f'  {c["non-conformances"]} non-conformances ({nc_statuses or "none"}), {c["NC actions"]} NC actions')
+    issue_statuses = ', '.join(
+        f'{result.issue_statuses[s]} {label.lower()}' for s, label in STATES if result.issue_statuses[s]
+    )
+    print(f'  {c["issues"]} issues in the Issues tracker ({issue_statuses or "none"})')
+    print(
+        f'    {c["reopened"]} reopened, {c["issue comments"]} comments, {c["tags"]} tags; '
+        f'{c["issue stats days"]} days of issue statistics'
+    )
+    if result.maintainers:
+        hods = sum(p.role == 'hod' for p in result.lab_reporters)
+        print(f'    maintainers: {", ".join(p.email for p in result.maintainers)}')
+        print(
+            f'    reporters: {", ".join(p.email for p in result.reporters)}; '
+            f'{hods} HODs and {len(result.lab_reporters) - hods} staff raise issues too'
+        )
     print(f'  {c["audit rows"]} audit rows (every timeline is filled in)')
     names = {code: d.name for code, d in DEPARTMENTS.items()}
     rows = sorted(result.people, key=lambda p: (ROLE_ORDER.get(p.role, 9), names.get(p.department or '', ''), p.email))

@@ -606,3 +606,304 @@ NOT_EFFECTIVE = (
     'Two similar events in the monitoring period; actions not effective yet.',
     'Audit found the new step skipped on night shifts; needs more work.',
 )
+
+# ---- Issues tracker: what reporters write and maintainers answer (tools/demo/issues.py) ----
+
+ISSUE_TAGS = {  # name → description
+    'LIS': 'The laboratory information system: registration, worklists, results, reports.',
+    'analyser': 'Analyser interfaces, middleware and instrument PCs.',
+    'network': 'LAN, Wi-Fi, internet links, VPN to the collection centres.',
+    'printer': 'Barcode label, report and receipt printers.',
+    'reagent': 'Reagent and consumable tracking, stock, expiry alerts.',
+    'UI': 'Screens that are confusing, slow or wrong.',
+    'access': 'Accounts, passwords, roles and sign-in.',
+    'portal': 'The patient and doctor report portal, SMS and e-mail of reports.',
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class IssueTemplate:
+    key: str
+    title: str
+    description: str  # Markdown
+    resolution: str  # Markdown
+    tags: tuple[str, ...]
+    weights: tuple[float, float, float, float] = (20, 50, 22, 8)  # LOW, MEDIUM, HIGH, CRITICAL
+
+
+def _i(key: str, tags: str, title: str, description: str, resolution: str, weights=None) -> IssueTemplate:
+    return IssueTemplate(key, title, description, resolution, tuple(tags.split()), weights or (20, 50, 22, 8))
+
+
+ISSUE_TEMPLATES = [
+    _i(
+        'label_cut',
+        'printer LIS',
+        'Barcode labels cut off at {site}',
+        'The **{printer}** at {site} prints the sample barcode with the last digits cut off since this morning.\n\n'
+        '- happens on every label, not only some\n'
+        '- restarting the printer did not help\n'
+        '- the analysers cannot read the cut labels\n\n'
+        'We are labelling by hand meanwhile, which is slow at peak hours.',
+        'Label width in the printer driver had been reset to `50 mm` by a Windows update; set back to `38 mm` and '
+        'the driver update **paused** on all label PCs.',
+        (10, 45, 35, 10),
+    ),
+    _i(
+        'result_not_transferred',
+        'analyser LIS',
+        'Results from {analyser} not reaching the LIS',
+        'Results validated on the **{analyser}** are not showing in the LIS worklist. Since about {time}:\n\n'
+        '1. results show as *sent* on the analyser\n'
+        '2. the LIS worklist still shows the samples as *pending*\n\n'
+        'About {n} samples are waiting; we are entering results by hand for the urgent ones.',
+        'The interface service on the instrument PC had stopped after a disk-full error (`{code}`). Old log files '
+        'cleared, the service restarted and the pending results re-sent; a **disk-space alert** now watches that PC.',
+        (5, 30, 45, 20),
+    ),
+    _i(
+        'lis_slow',
+        'LIS UI',
+        'LIS very slow at registration during the morning rush',
+        'Between 8 and 10 in the morning registering a patient takes **over a minute** per patient at {site}. '
+        'The queue at the counter is getting long.\n\n'
+        '- search by phone number is the slowest step\n'
+        '- other screens are fine',
+        'The patient search by phone number had no index. Index added on `patients.phone`; search now takes under '
+        'a second even at peak.',
+    ),
+    _i(
+        'lis_down',
+        'LIS network',
+        'LIS not reachable from {site}',
+        'Nobody at **{site}** can open the LIS since {time}. The browser shows `ERR_CONNECTION_TIMED_OUT`.\n\n'
+        'Internet works on the same PCs. We are writing registrations in the paper register.',
+        'The VPN tunnel between {site} and the main lab dropped after the ISP changed the public IP. Tunnel set up '
+        'again with the new address; we asked the ISP for a **static IP** so it does not happen again.',
+        (0, 15, 45, 40),
+    ),
+    _i(
+        'wifi',
+        'network',
+        'Wi-Fi drops every few minutes in {dept}',
+        'The Wi-Fi in {dept} keeps dropping; the tablets lose the worklist and we have to **sign in again**.\n\n'
+        '- started after the room was rearranged\n'
+        '- worse in the afternoon',
+        'The access point had been moved behind the new steel cabinet. Moved to the ceiling and switched to the '
+        '`5 GHz` band; signal checked at every bench.',
+        (25, 55, 18, 2),
+    ),
+    _i(
+        'report_printer_jam',
+        'printer',
+        'Report printer at {site} jams on every other page',
+        'The **report printer** at {site} jams on every second page and patients are waiting for their reports. '
+        'We have tried:\n\n'
+        '- opening and cleaning the paper path\n'
+        '- a new ream of paper\n\n'
+        'Error on the panel: `{code}`.',
+        'Pick-up roller worn out; replaced by the vendor under the AMC. Spare roller kit now kept at {site}.',
+        (20, 55, 22, 3),
+    ),
+    _i(
+        'reagent_expiry',
+        'reagent LIS',
+        'Reagent expiry alert not shown for {analyser} reagents',
+        'The LIS did not warn us that the **{test}** reagent lot on the {analyser} expires this week. We found it '
+        'by chance during the morning check.\n\n'
+        'Expected: the usual *expiring in 7 days* banner on the dashboard.',
+        'The lot had been entered with the expiry date in `MM/DD` order, so it looked valid for another year. '
+        "Date field now takes a date picker only, and last month's lots were checked.",
+        (15, 50, 30, 5),
+    ),
+    _i(
+        'stock_count',
+        'reagent',
+        'Stock count for {test} kits does not match the fridge',
+        'The reagent stock screen says **{n} kits** of {test} are in stock; the fridge has far fewer. Orders are '
+        'raised from this number, so we may run out.',
+        'Kits moved to the collection centres were never booked out. The transfer screen is now required for any '
+        'move, and the count was corrected after a physical stock check.',
+        (20, 55, 22, 3),
+    ),
+    _i(
+        'password_reset',
+        'access',
+        'Cannot reset my password',
+        'The *forgot password* e-mail never arrives. I have checked spam. My account is locked after three tries '
+        'and I cannot open the worklist.',
+        'Our outgoing mail was rejected by the new mail provider (`SPF` record missing). Record added; reset mails '
+        'arrive within a minute now. The account was unlocked.',
+        (30, 55, 13, 2),
+    ),
+    _i(
+        'new_joiner_access',
+        'access',
+        'New joiner in {dept} has no LIS access',
+        'A new technician joined **{dept}** on Monday and still has no LIS account. Please create one with the '
+        'same rights as the other technicians:\n\n'
+        '- result entry\n'
+        '- worklist printing\n'
+        '- *no* report authorisation',
+        'Account created with the technician role of {dept}; the joining checklist now includes the LIS account '
+        'request so HR raises it before day one.',
+        (35, 55, 10, 0),
+    ),
+    _i(
+        'role_too_wide',
+        'access LIS',
+        'Front office staff can authorise reports',
+        'While training a new joiner I noticed that the **front office role** shows the *Authorise* button on '
+        'reports. Front office should never authorise results.',
+        'A permission was added to the wrong role in the last update. Removed; audit log checked: **no report was '
+        'authorised** by front office staff in the period.',
+        (5, 20, 45, 30),
+    ),
+    _i(
+        'portal_sms',
+        'portal',
+        'Patients not receiving the report SMS',
+        'Several patients called {site} saying they got no SMS with the report link. The portal shows the '
+        'reports as *sent*.\n\n'
+        'Examples: sample IDs `{sample}` and two others from yesterday.',
+        "The SMS provider's DLT template had expired. Template renewed and the failed messages of the last two "
+        'days re-sent; a daily check of the delivery report was added.',
+        (10, 45, 35, 10),
+    ),
+    _i(
+        'portal_pdf',
+        'portal UI',
+        'Report PDF on the portal shows the wrong logo',
+        'Reports downloaded from the patient portal still carry the **old lab logo** and the old address. Doctors '
+        'have asked whether we moved.',
+        'The portal used its own copy of the letterhead. It now takes the letterhead from the LIS, so there is '
+        'only one to update.',
+        (40, 50, 10, 0),
+    ),
+    _i(
+        'units_wrong',
+        'LIS',
+        '{test} printed with the wrong unit',
+        'The report for **{test}** prints the unit as `mg/dL` although the analyser reports `mmol/L`. The values '
+        'are right, the unit is not.\n\n'
+        'Seen on sample `{sample}`; probably on every report since the last update.',
+        'The test master had been overwritten when the update re-imported the test list. Unit corrected; the '
+        'reports printed since the update were **re-issued** with a note to the doctors.',
+        (0, 20, 50, 30),
+    ),
+    _i(
+        'worklist_sort',
+        'UI LIS',
+        'Worklist sorted by name instead of sample time',
+        'Since {version} the {dept} worklist is sorted by patient name, so **urgent samples** get lost in the '
+        'middle. Could we have it sorted by collection time again, urgent ones first?',
+        "Default sort restored to `priority, collected_at`; each user's own sort is now remembered.",
+        (30, 55, 13, 2),
+    ),
+    _i(
+        'date_format',
+        'UI',
+        'Date of birth field takes the date the wrong way round',
+        'Typing `03/04/1980` into the date of birth saves it as **4 March** instead of 3 April. Two patients '
+        'already have the wrong age on their reports.',
+        'The field now shows `DD/MM/YYYY` as a hint and refuses an ambiguous entry; the two records were corrected.',
+        (15, 50, 30, 5),
+    ),
+    _i(
+        'qc_screen',
+        'UI analyser',
+        'QC chart does not show the last week for {analyser}',
+        'The Levey-Jennings chart for the **{analyser}** stops a week ago, though QC has been run every day. The '
+        'QC values are in the LIS; only the chart is missing them.',
+        'The chart filtered by the old QC lot number. It now follows the lot in use and shows a line where the lot '
+        'changed.',
+        (25, 55, 17, 3),
+    ),
+    _i(
+        'scanner',
+        'analyser',
+        'Barcode scanner on {analyser} misreads sample IDs',
+        'The built-in scanner of the **{analyser}** reads some sample IDs with one digit wrong, so results land on '
+        'another sample number. Caught {n} so far at verification.\n\n'
+        '- only labels from the new roll\n'
+        '- older labels scan fine',
+        'The new label roll had a lower print contrast. Contrast raised in the printer settings and the barcode '
+        'check digit switched **on**, so a misread is now refused instead of mismatched.',
+        (0, 20, 50, 30),
+    ),
+    _i(
+        'middleware_restart',
+        'analyser network',
+        'Middleware PC restarts itself at night',
+        'The **middleware PC** in the main lab restarts around `02:00` most nights; the night shift loses the '
+        'results queue for about ten minutes.',
+        'Automatic Windows updates were set to restart at 02:00. Updates now run in the Sunday 14:00 maintenance '
+        'window, with the lab told in advance.',
+        (20, 55, 22, 3),
+    ),
+    _i(
+        'export_excel',
+        'UI LIS',
+        'Monthly TAT export to Excel is empty',
+        'Exporting the **monthly TAT report** to Excel gives a file with only the header row. The same report on '
+        'screen has data.',
+        "The export used the server's timezone, so the date range fell a day short and matched nothing. Fixed to "
+        "use the lab's timezone.",
+        (35, 55, 10, 0),
+    ),
+    _i(
+        'billing_mismatch',
+        'LIS',
+        'Bill total does not match the tests ordered',
+        'For some home-collection orders the bill shows one test more than the order. Patient complained about '
+        'being charged for **{test}** twice.',
+        'Re-ordering an edited test created a second charge line. Fixed; the affected bills of the last month '
+        'were corrected and the patients refunded.',
+        (10, 50, 35, 5),
+    ),
+    _i(
+        'tablet_sync',
+        'network portal',
+        'Home collection tablet does not sync orders',
+        "The field tablet does not download the next day's home-collection orders over **mobile data**; it only works "
+        'on the office Wi-Fi.\n\n'
+        'Phlebotomists have to come to the office before their first visit.',
+        'The sync app was allowed only on Wi-Fi after a data-saving setting was pushed to the tablets. Setting '
+        'reverted for the sync app.',
+        (20, 55, 22, 3),
+    ),
+    _i(
+        'critical_alert',
+        'LIS UI',
+        'Critical value alert not shown to the doctor on duty',
+        "A critical **potassium** result was not flagged on the doctor's screen; it was noticed only at report "
+        'review, {n} minutes later.',
+        'Critical limits for the new test code had not been copied from the old one. Limits copied for **all** '
+        'tests of the update and a check added to the test-master review.',
+        (0, 10, 40, 50),
+    ),
+]
+
+ISSUE_NOT_A_FAULT = (  # resolving straight from triaged: nothing to fix
+    'Duplicate: already fixed under an earlier issue; the fix reached {site} with the last update.',
+    'Could not reproduce. Works on every PC at {site} now; please **reopen** if it happens again.',
+    'Works as designed: the screen shows only the last 30 days by default. Use the *From* date to see older records.',
+    'Training need, not a fault: walked the team through the steps and added them to the quick guide.',
+)
+ISSUE_REOPEN_COMMENTS = (
+    'Still happening today, same as before.',
+    'It worked for two days, now the same problem again.',
+    'Fixed at the main lab, but **{site}** still has it.',
+    'Only half fixed: the urgent samples are still affected.',
+)
+ISSUE_SECOND_RESOLUTIONS = (
+    'Second fix after the reopen: the first change had not reached every PC. Pushed to all machines and checked '
+    'with the reporter.',
+    'Root cause was deeper than the first fix: {resolution}',
+    'Done properly this time: the setting is now locked centrally, so a local change cannot undo it.',
+)
+ISSUE_PROGRESS_COMMENTS = (
+    'Looking into it; vendor ticket raised.',
+    'Reproduced here. Fix planned for this week.',
+    'Waiting for the vendor engineer visit.',
+)
