@@ -2,7 +2,7 @@
 
 Each run is its own process (so peak memory is that export's alone): ``python -m bench.export
 engine|pandas DATE_FROM PATH`` prints one JSON line with the seconds, the peak RSS
-(``ru_maxrss``) and the RSS before the export started (after imports and connecting).
+(``VmHWM``) and the RSS before the export started (after imports and connecting).
 """
 
 from __future__ import annotations
@@ -29,6 +29,15 @@ def _rss_mb() -> float:
         return int(f.read().split()[1]) * os.sysconf('SC_PAGE_SIZE') / 2**20
 
 
+def _peak_mb() -> float:
+    """This process's peak RSS (VmHWM). Not `ru_maxrss`: Linux carries the parent's peak over into a
+    child's at exec, so a child of a big parent would report the parent's size."""
+    for line in Path('/proc/self/status').read_text().splitlines():
+        if line.startswith('VmHWM:'):
+            return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def child(mode: str, date_from: str, path: str) -> dict[str, Any]:
     from bench.generate import configure, people
     from models import db
@@ -44,11 +53,11 @@ def child(mode: str, date_from: str, path: str) -> dict[str, Any]:
         bench = people(s)
         who = Actor.of(s.get(User, bench.manager_id))
     params = ListParams(date_from=date_from)
+    traced = mode.endswith('-traced')  # Python allocations (tracemalloc): slower, for the memory figure only
+    mode = mode.removesuffix('-traced')
     if mode == 'pandas':
         import pandas as pd  # before the baseline: the growth is the export's own; the engine needs no pandas
     base = _rss_mb()
-    traced = mode.endswith('-traced')  # Python allocations (tracemalloc): slower, for the memory figure only
-    mode = mode.removesuffix('-traced')
     if traced:
         tracemalloc.start()
     started = time.perf_counter()
@@ -77,7 +86,7 @@ def child(mode: str, date_from: str, path: str) -> dict[str, Any]:
         frame.to_excel(path, engine='openpyxl', index=False)
         rows = len(frame)
     seconds = time.perf_counter() - started
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak = _peak_mb()
     heap = tracemalloc.get_traced_memory()[1] / 2**20 if traced else None
     return {
         'mode': mode,

@@ -6,7 +6,7 @@ import datetime as dt
 import json
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text, select
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from models.base import Base, utcnow
@@ -63,3 +63,10 @@ def history(session: Session, record_type: str, record_id: int, limit: int = 200
         .limit(limit)
     )
     return list(rows)
+
+
+def latest_id(session: Session, record_type: str, record_id: int) -> int:
+    """The id of a record's newest audit row (0 when none): changes whenever the record or its
+    comments and files do."""
+    of_record = (AuditEntry.record_type == record_type, AuditEntry.record_id == record_id)
+    return session.scalar(select(func.max(AuditEntry.id)).where(*of_record)) or 0

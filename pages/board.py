@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import Request
-from nicegui import background_tasks, run, ui
+from nicegui import run, ui
 
 from models import db, query
 from models.accounts import Actor
@@ -80,6 +80,7 @@ class Board:
         self.user_id = user_id
         self.params = params
         self.dragged: dict[str, Any] | None = None
+        self.reload = live.coalesced(self.load, f'board {rt.slug}')
         with ui.row().classes('w-full items-center'):
             ui.label(f'{rt.label_plural} board').classes('text-xl font-medium')
             ui.space()
@@ -101,9 +102,6 @@ class Board:
             for state, label in self.rt.workflow.states:
                 cards, total = columns[state]
                 self._column(state, label, cards, total)
-
-    def reload(self) -> None:
-        background_tasks.create(self.load(), name=f'board {self.rt.slug}')
 
     def _column(self, state: str, label: str, cards: list[dict], total: int) -> None:
         column = ui.column().classes('bg-gray-100 rounded p-2 min-w-[16rem] w-64 gap-2').mark(f'column-{state}')

@@ -130,6 +130,7 @@ class RecordDetail:
         self.record_id = record_id
         self.user_id = user_id
         self.container = ui.column().classes('w-full gap-3')
+        self.seen: tuple[int, int] | None = None  # (version, newest audit id) of what is shown
         self.refresh()
 
     def refresh(self) -> None:
@@ -143,20 +144,30 @@ class RecordDetail:
             actor = actor_by_id(self.user_id)
         except NotSignedIn:
             return
-        self.container.clear()
-        with self.container, db.session() as s:
+        with db.session() as s:
             try:
                 record = get_visible(s, actor, self.rt, self.record_id)
             except NotFound:
-                ui.label(f'This {self.rt.label.lower()} is no longer available to you.').classes('text-lg')
+                self.container.clear()
+                with self.container:
+                    ui.label(f'This {self.rt.label.lower()} is no longer available to you.').classes('text-lg')
                 return
-            self._header(s, actor, record)
-            self._fields(s, record)
-            if self.rt.slug in DETAIL_EXTRAS:
-                DETAIL_EXTRAS[self.rt.slug](record.id, actor)
-            self._related(s, actor, record)
-            self._files(s, actor, record)
-            self._timeline(s, record)
+            seen = (getattr(record, 'version', 0), audit.latest_id(s, self.rt.slug, record.id))
+            if seen == self.seen:  # e.g. the live echo of this page's own change: nothing new to show
+                return
+            self.seen = seen
+            self.container.clear()
+            with self.container:
+                self._draw(s, actor, record)
+
+    def _draw(self, s: Any, actor: Actor, record: Any) -> None:
+        self._header(s, actor, record)
+        self._fields(s, record)
+        if self.rt.slug in DETAIL_EXTRAS:
+            DETAIL_EXTRAS[self.rt.slug](record.id, actor)
+        self._related(s, actor, record)
+        self._files(s, actor, record)
+        self._timeline(s, record)
 
     def _dialog_open(self) -> bool:
         """Whether a dialog is open on the page (NiceGUI keeps dialogs at the page's root, and deletes

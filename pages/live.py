@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from nicegui import Event, background_tasks, run, ui
 
@@ -53,6 +53,31 @@ def start() -> None:
 def on_change(slug: str, refresh: Callable[[], object]) -> None:
     """In a page: call `refresh` whenever records of `slug` change."""
     changed.subscribe(lambda slugs: refresh() if slug in slugs else None)
+
+
+def coalesced(load: Callable[[], Awaitable[object]], name: str) -> Callable[[], None]:
+    """A reload for `changed`: at most one `load` of a page runs at a time, and changes that arrive
+    while it runs cause one more load, not one each (a busy lab must not queue a query per change)."""
+    state = {'running': False, 'again': False}
+
+    async def run_loads() -> None:
+        state['running'] = True
+        try:
+            while True:
+                state['again'] = False
+                await load()
+                if not state['again']:
+                    return
+        finally:
+            state['running'] = False
+
+    def reload() -> None:
+        if state['running']:
+            state['again'] = True
+        else:
+            background_tasks.create(run_loads(), name=name)
+
+    return reload
 
 
 def gone(element: ui.element) -> bool:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import Request
-from nicegui import background_tasks, run, ui
+from nicegui import run, ui
 
 from models import db, query, views
 from models.accounts import Actor
@@ -66,6 +66,7 @@ class RecordList:
         self.user_id = actor.id
         self.params = params
         self.base = f'/r/{rt.slug}'
+        self.reload = live.coalesced(self.load, f'reload {rt.slug}')
         with db.session() as s:
             self.may_create = can(s, actor, rt, 'create')
             self.may_export = can(s, actor, rt, 'export')
@@ -236,9 +237,6 @@ class RecordList:
         noun = self.rt.label.lower() if total == 1 and not capped else self.rt.label_plural.lower()
         self.summary.set_text(f'{shown} {noun}')
         self.table.update()
-
-    def reload(self) -> None:
-        background_tasks.create(self.load(), name=f'reload {self.rt.slug}')
 
     async def _apply(self) -> None:
         p = self.params

@@ -108,23 +108,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('issue_tags', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_issue_tags_tag_id'))
-
+    # dropping a table drops its indexes (MariaDB refuses to drop an index a foreign key still needs)
     op.drop_table('issue_tags')
-    with op.batch_alter_table('issues', schema=None) as batch_op:
-        batch_op.drop_index('ix_issues_status_created')
-        batch_op.drop_index(batch_op.f('ix_issues_severity'))
-        batch_op.drop_index(batch_op.f('ix_issues_resolved_at'))
-        batch_op.drop_index('ix_issues_reporter_created')
-        batch_op.drop_index(batch_op.f('ix_issues_due_date'))
-        batch_op.drop_index(batch_op.f('ix_issues_created_at'))
-        batch_op.drop_index(batch_op.f('ix_issues_assignee_id'))
-
     op.drop_table('issues')
-    with op.batch_alter_table('tags', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_tags_created_at'))
-        batch_op.drop_index(batch_op.f('ix_tags_active'))
-
     op.drop_table('tags')
     op.drop_table('issue_daily_stats')

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from sqlalchemy import inspect
 
-from models import db, search
+from models import db, migrate, search
 from models.base import Base
 
 
@@ -15,3 +17,12 @@ def test_migrations_match_the_models(database: str) -> None:
         context = MigrationContext.configure(conn, opts=opts)
         diff = compare_metadata(context, Base.metadata)
     assert diff == []
+
+
+def test_every_migration_downgrades_and_upgrades_again(database: str) -> None:
+    config = migrate.alembic_config()
+    command.downgrade(config, 'base')
+    with db.engine().connect() as conn:
+        assert set(inspect(conn).get_table_names()) <= {'alembic_version'}
+    migrate.upgrade()
+    test_migrations_match_the_models(database)
