@@ -159,7 +159,8 @@ class Client:
 
         @sio.on('update')
         async def update(msg: dict) -> None:
-            if any(element and (element.get('props') or {}).get('rows') for element in msg.values()):
+            elements = (e for e in msg.values() if isinstance(e, dict))  # the update also carries plain numbers
+            if any((element.get('props') or {}).get('rows') for element in elements):
                 self.rows.set()
 
         cookie = '; '.join(f'{k}={v}' for k, v in self.cookies.items())
