@@ -38,10 +38,16 @@ async def _loop() -> None:
     while True:
         try:
             slugs = await run.io_bound(_poll)
-            if slugs:
-                changed.emit(slugs)
         except Exception:  # a lost poll is only a delay; keep polling
             log.exception('live update poll failed')
+            slugs = set()
+        if slugs is None:  # cancelled (NiceGUI's run swallows the cancellation) or the app is stopping
+            return
+        if slugs:
+            try:
+                changed.emit(slugs)
+            except Exception:  # one page's failing refresh must not stop the others' updates
+                log.exception('live update failed')
         await asyncio.sleep(INTERVAL)
 
 
