@@ -50,7 +50,7 @@ async def test_five_failures_through_the_api_lock_the_sign_in_page_too(database,
     user.find('Email').type(ADMIN[0])
     user.find('Password').type(ADMIN[1])
     user.find(kind=ui.button, content='Sign in').click()
-    await user.should_see('Too many failed attempts')
+    await user.should_see('Too many failed attempts', retries=100)
     with db.session() as s:
         notes = list(s.scalars(select(AuditEntry.note).where(AuditEntry.action == 'login_failed')))
     assert len(notes) == 5 and all(n.startswith('api:') for n in notes)

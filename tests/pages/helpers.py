@@ -13,7 +13,7 @@ async def sign_in(user: User, email: str = 'admin@lab.test', password: str = 'ad
     user.find('Email').type(email)
     user.find('Password').type(password)
     user.find(kind=ui.button, content='Sign in').click()
-    await user.should_see('Hello', retries=30)
+    await user.should_see('Hello', retries=100)  # the password check runs on a worker thread
 
 
 async def table_rows(user: User) -> list[dict]:
