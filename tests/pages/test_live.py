@@ -7,10 +7,10 @@ import threading
 
 import pytest
 
-from pages import live
-
 
 async def test_the_live_poll_ends_when_cancelled_during_a_query(monkeypatch: pytest.MonkeyPatch) -> None:
+    from pages import live  # not at import: importing `pages` during collection registers its routes too early
+
     polling, release = threading.Event(), threading.Event()
 
     def slow_poll() -> set[str]:
