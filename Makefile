@@ -72,17 +72,8 @@ bench: venv
 
 # --- quality -----------------------------------------------------------------
 
-# Without PYTEST_ARGS the suite runs in a few pytest processes, one after the other: NiceGUI's
-# simulated-user fixture leaves a little behind per test, and one process for all ~550 tests ran
-# out of recursion depth in NiceGUI's start-up after about 170 of them. Every group always runs;
-# the target fails if any group fails.
-TEST_GROUPS := tests/api+tests/e2e tests/hiccups+tests/issues tests/models+tests/reports+tests/tasks+tests/tools tests/pages
-
 test: dev
-	@if [ -n "$(PYTEST_ARGS)" ]; then $(PY) -m pytest -q $(PYTEST_ARGS); else \
-	  status=0; for group in $(TEST_GROUPS); do \
-	    echo "==> pytest $$group"; $(PY) -m pytest -q $$(echo $$group | tr '+' ' ') || status=1; \
-	  done; exit $$status; fi
+	$(PY) -m pytest -q $(PYTEST_ARGS)
 
 # Runs both checks and fails if either fails.
 lint: dev
