@@ -34,17 +34,9 @@ from typing import Any
 import httpx
 import socketio
 
+from tools import chromium
+
 REPO = Path(__file__).resolve().parent.parent
-CHROMIUM = '/usr/bin/chromium'
-CHROMIUM_ARGS = [
-    '--no-sandbox',
-    '--headless',
-    '--disable-gpu',
-    '--disable-background-networking',
-    '--disable-component-update',
-    '--no-first-run',
-    '--disable-sync',
-]
 MARK = 'bench-concurrency'
 
 
@@ -114,7 +106,7 @@ def browser_cookies(url: str, email: str, password: str) -> dict[str, str]:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        browser = p.chromium.launch(executable_path=str(chromium.PATH), args=chromium.ARGS)
         try:
             context = browser.new_context(base_url=url)
             page = context.new_page()

@@ -23,17 +23,9 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, sync_playwright
 
+from tools import chromium
+
 REPO = Path(__file__).resolve().parents[2]
-CHROMIUM = Path('/usr/bin/chromium')
-CHROMIUM_ARGS = [
-    '--no-sandbox',
-    '--headless',
-    '--disable-gpu',
-    '--disable-background-networking',
-    '--disable-component-update',
-    '--no-first-run',
-    '--disable-sync',
-]
 ADMIN_EMAIL = 'admin@lab.test'
 ADMIN_PASSWORD = 'admin-pass-123'
 START_TIMEOUT = 60.0
@@ -152,14 +144,14 @@ def app_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppServer]:
 @pytest.fixture(scope='module')
 def browser() -> Iterator[Browser]:
     """Debian's Chromium, headless, once per module (never `playwright install`)."""
-    if not CHROMIUM.exists():
-        pytest.fail(f'{CHROMIUM} is missing: apt-get install -y chromium', pytrace=False)
+    if not chromium.PATH.exists():
+        pytest.fail(f'{chromium.PATH} is missing: apt-get install -y chromium', pytrace=False)
     with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        browser = playwright.chromium.launch(executable_path=str(chromium.PATH), args=chromium.ARGS)
         try:
-            yield chromium
+            yield browser
         finally:
-            chromium.close()
+            browser.close()
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)
