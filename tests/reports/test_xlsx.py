@@ -8,6 +8,7 @@ import enum
 import io
 import zipfile
 from pathlib import Path
+from xml.etree import ElementTree
 
 import openpyxl
 import pytest
@@ -108,6 +109,41 @@ def test_text_that_looks_like_a_formula_stays_text(tmp_path):
     assert sheet['A2'].data_type == 's'
     assert sheet['A2'].value == '=HYPERLINK("http://evil","x")'
     assert sheet['A3'].value == '+1'
+
+
+def test_text_keeps_markup_spaces_and_control_characters_as_excel_escapes(tmp_path):
+    path = tmp_path / 'text.xlsx'
+    texts = ['<b>bold</b> & "quoted"', '  padded\n', 'bell\x07', 'already _x0041_ escaped']
+    xlsx.write(path, "Lab's <notes>", [Column('Text')], [[t] for t in texts])
+    sheet = _open(path).active
+    assert sheet.title == "Lab's <notes>"
+    # Excel decodes _xHHHH_ (openpyxl leaves it as written): the bell survives, the literal stays literal
+    assert [c.value for c in sheet['A'][1:]] == [
+        '<b>bold</b> & "quoted"',
+        '  padded\n',
+        'bell_x0007_',
+        'already _x005F_x0041_ escaped',
+    ]
+
+
+def test_numbers_that_are_not_finite_become_excel_errors_and_old_dates_text(tmp_path):
+    path = tmp_path / 'odd.xlsx'
+    rows = [[float('nan'), dt.date(1850, 1, 1)], [float('inf'), dt.date(1900, 3, 1)]]
+    xlsx.write(path, 'Odd', [Column('Ratio', 'float'), Column('Day', 'date')], rows)
+    sheet = _open(path).active
+    assert [(c.value, c.data_type) for c in sheet['A'][1:]] == [('#NUM!', 'e'), ('#DIV/0!', 'e')]
+    assert sheet['B2'].value == '1850-01-01'  # before Excel's first reliable day: kept, as text
+    assert sheet['B3'].value == dt.datetime(1900, 3, 1)
+
+
+def test_every_part_of_the_workbook_is_well_formed_xml(tmp_path):
+    path = tmp_path / 'parts.xlsx'
+    xlsx.write(path, 'Things', ALL_KINDS, [['a & b', 'x', 1, 2.5, True, dt.date(2026, 1, 2), None, None, 'D', ['r']]])
+    with zipfile.ZipFile(path) as book:
+        names = book.namelist()
+        assert {'[Content_Types].xml', 'xl/workbook.xml', 'xl/styles.xml', 'xl/worksheets/sheet1.xml'} <= set(names)
+        for name in names:
+            ElementTree.fromstring(book.read(name))  # raises on anything Excel would call corrupt XML
 
 
 def test_rows_are_consumed_lazily_and_progress_is_reported(tmp_path):
