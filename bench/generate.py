@@ -24,7 +24,8 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import create_engine, func, insert, select, text
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from models import db, migrate, permissions
@@ -78,9 +79,28 @@ def configure(data_dir: Path | None = None) -> str:
     os.environ.setdefault('EMBEDDED_WORKER', 'false')
     settings = reload_settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
+    _create_mysql_database(settings.db_url)
     db.configure(settings.db_url)
     permissions.invalidate()
     return settings.db_url
+
+
+def _create_mysql_database(url: str) -> None:
+    """Create the MariaDB/MySQL database `url` names if the server does not have it yet."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() not in ('mysql', 'mariadb') or not parsed.database:
+        return
+    server = create_engine(parsed.set(database=''))
+    try:
+        with server.begin() as conn:
+            conn.execute(
+                text(
+                    f'CREATE DATABASE IF NOT EXISTS `{parsed.database}` '
+                    'CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci'
+                )
+            )
+    finally:
+        server.dispose()
 
 
 def people(session: Session) -> Bench:

@@ -289,7 +289,7 @@ def _zip(path: Path, name: str, letters: list[str], widths: list[int], count: in
         book.writestr('xl/workbook.xml', _WORKBOOK.format(name=_attr(name), area=_xml_text(area)))
         with book.open('xl/worksheets/sheet1.xml', 'w', force_zip64=size > _ZIP64_OVER) as sheet:
             sheet.write(head.encode())
-            while chunk := data.read(1 << 20):
+            while chunk := data.read(1 << 16):
                 sheet.write(chunk.encode())
             sheet.write(tail.encode())
 
