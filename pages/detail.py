@@ -148,6 +148,7 @@ class RecordDetail:
             try:
                 record = get_visible(s, actor, self.rt, self.record_id)
             except NotFound:
+                self.seen = None  # shown again in full once the reader may see it again
                 self.container.clear()
                 with self.container:
                     ui.label(f'This {self.rt.label.lower()} is no longer available to you.').classes('text-lg')

@@ -66,3 +66,27 @@ async def test_the_hod_responds_from_the_detail_page(lab: Lab, user: User) -> No
     await user.should_see('Respond: done.')
     with db.session() as s:
         assert s.get(Hiccup, hiccup.id).status == 'responded'
+
+
+async def test_a_detail_page_shows_the_hiccup_again_when_its_reader_may_see_it_again(lab: Lab, user: User) -> None:
+    """The record itself does not change: its reader leaves the department and comes back."""
+    from models import records
+    from models.accounts import User as Account
+    from models.hiccups import Hiccups
+    from tests.hiccups.conftest import hiccup_data
+
+    def move_hod_and_touch_hiccups(department_id: int, title: str) -> None:
+        with db.session() as s:
+            s.get(Account, lab.hod.id).department_id = department_id
+            records.create(s, lab.bio_staff, Hiccups, hiccup_data(lab, title=title, department_id=lab.bio))
+
+    with db.session() as s:
+        hiccup = records.create(s, lab.staff, Hiccups, hiccup_data(lab, title='Centrifuge lid cracked'))
+    await sign_in(user, 'hod@lab.test', 'hod-pass-11')
+    await user.open(f'/r/hiccups/{hiccup.id}')
+    await user.should_see('Centrifuge lid cracked')
+    move_hod_and_touch_hiccups(lab.bio, 'Another one')  # the new hiccup is what makes the open page refresh
+    await user.should_see('This hiccup is no longer available to you.', retries=50)
+    move_hod_and_touch_hiccups(lab.haem, 'And another')
+    await user.should_see('Sysmex XN stopped mid-run', retries=50)  # its description: the page is drawn again
+    await user.should_not_see('no longer available')
