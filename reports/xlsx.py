@@ -19,6 +19,7 @@ import enum
 import io
 import math
 import re
+import shutil
 import tempfile
 import zipfile
 from collections.abc import Callable, Iterable, Sequence
@@ -140,15 +141,15 @@ def write(
     widths = [min(len(c.title) + 4, MAX_WIDTH) for c in columns]  # room for the filter arrow
     count = reported = 0
     try:
-        with tempfile.TemporaryFile('w+', encoding='utf-8', dir=path.parent) as data:
-            data.write(_header_row(letters, columns))
+        with tempfile.TemporaryFile(dir=path.parent) as data:
+            data.write(_header_row(letters, columns).encode())
             for values in rows:
                 if count >= MAX_WRITE_ROWS:
                     raise ValueError(
                         f'More than {MAX_WRITE_ROWS:,} rows do not fit in one Excel sheet; narrow the filter.'
                     )
                 count += 1
-                data.write(_row(count + 1, letters, cells, values, widths))
+                data.write(_row(count + 1, letters, cells, values, widths).encode())
                 if progress is not None and count % every == 0:
                     progress(count)
                     reported = count
@@ -204,10 +205,8 @@ def _text_cell(ref: str, value: Any, style: int = 0) -> tuple[str, int]:
 
 
 def _number_cell(ref: str, value: Any) -> tuple[str, int]:
-    if isinstance(value, bool):
-        return f'<c r="{ref}" t="b"><v>{int(value)}</v></c>', _FIXED_WIDTHS['bool']
-    if not isinstance(value, int | float | decimal.Decimal):
-        return _text_cell(ref, value)
+    if isinstance(value, bool) or not isinstance(value, int | float | decimal.Decimal):
+        return _bool_cell(ref, value)
     number = float(value) if isinstance(value, decimal.Decimal) else value
     if isinstance(number, float) and not math.isfinite(number):
         return f'<c r="{ref}" t="e"><v>{"#NUM!" if math.isnan(number) else "#DIV/0!"}</v></c>', 7
@@ -272,7 +271,7 @@ def _attr(text: str) -> str:
     return _xml_text(text).replace('"', '&quot;')
 
 
-def _zip(path: Path, name: str, letters: list[str], widths: list[int], count: int, data: IO[str]) -> None:
+def _zip(path: Path, name: str, letters: list[str], widths: list[int], count: int, data: IO[bytes]) -> None:
     """The workbook at `path`: one sheet whose ``<sheetData>`` rows are in `data`."""
     last = f'{letters[-1]}{count + 1}'
     span = 'A1' if last == 'A1' else f'A1:{last}'
@@ -289,8 +288,7 @@ def _zip(path: Path, name: str, letters: list[str], widths: list[int], count: in
         book.writestr('xl/workbook.xml', _WORKBOOK.format(name=_attr(name), area=_xml_text(area)))
         with book.open('xl/worksheets/sheet1.xml', 'w', force_zip64=size > _ZIP64_OVER) as sheet:
             sheet.write(head.encode())
-            while chunk := data.read(1 << 16):
-                sheet.write(chunk.encode())
+            shutil.copyfileobj(data, sheet)
             sheet.write(tail.encode())
 
 
