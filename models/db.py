@@ -26,7 +26,7 @@ def configure(url: str, **kwargs: Any) -> Engine:
     _engine = create_engine(url, **kwargs)
     if url.startswith('sqlite'):
         event.listen(_engine, 'connect', _sqlite_pragmas)
-    else:
+    elif url.startswith(('mysql', 'mariadb')):
         event.listen(_engine, 'connect', _mysql_session)
     _sessionmaker = sessionmaker(_engine, expire_on_commit=False)
     return _engine
