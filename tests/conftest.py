@@ -8,6 +8,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from nicegui import app as nicegui_app
+from nicegui.app.app import State
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
@@ -29,6 +31,18 @@ def _fresh_mysql(url: str) -> str:
         conn.execute(text(f'CREATE DATABASE `{parsed.database}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci'))
     server.dispose()
     return url
+
+
+@pytest.fixture(autouse=True)
+def _nicegui_stopped() -> None:
+    """One failing page test stays one failure.
+
+    NiceGUI's lifespan runs its shutdown only when a test ends cleanly; after a `user` test fails in
+    teardown (e.g. on an ERROR log) the app stays "started" and every later `user` fixture refuses to
+    start ("Unable to register another startup handler"), hiding the one real failure under dozens.
+    """
+    if nicegui_app.is_started:
+        nicegui_app._state = State.STOPPED  # the harness has no public reset for it
 
 
 @pytest.fixture(params=BACKENDS)
