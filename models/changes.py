@@ -9,11 +9,25 @@ other processes (the task consumer) arrive the same way.
 from __future__ import annotations
 
 import datetime as dt
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from typing import Any, TypeVar
 
 from sqlalchemy import Integer, String, delete, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from models import db
 from models.base import Base, utcnow
+
+T = TypeVar('T')
+#: How long a shared read result is served at most, even when no marker has arrived since (a write
+#: that bypassed the engine shows within this time).
+SHARED_SECONDS = 2.0
+SHARED_MAX = 512
+_shared: OrderedDict[tuple, tuple[float, Any]] = OrderedDict()
+_shared_lock = threading.Lock()
 
 
 class Change(Base):
@@ -39,3 +53,26 @@ def since(session: Session, after_id: int, limit: int = 500) -> list[Change]:
 
 def prune(session: Session, older_than: dt.timedelta = dt.timedelta(days=1)) -> int:
     return session.execute(delete(Change).where(Change.at < utcnow() - older_than)).rowcount
+
+
+def shared(session: Session, key: Hashable, compute: Callable[[], T]) -> T:
+    """`compute()`, or the result of an identical read made since the last change marker.
+
+    When a hundred open lists reload on the same change, those that run the very same query
+    (equal `key`: the whole SELECT with its values, visibility included, so no reader gets rows of
+    another's rule) share one result instead of a hundred reads. The result is keyed by the newest
+    marker, read in `session` before `compute` reads, so a result is only ever reused for a read that
+    would have seen no newer change; and it is served for `SHARED_SECONDS` at most."""
+    full = (db.generation(), latest_id(session), key)
+    now = time.monotonic()
+    with _shared_lock:
+        hit = _shared.get(full)
+        if hit is not None and now - hit[0] < SHARED_SECONDS:
+            return hit[1]
+    value = compute()
+    with _shared_lock:
+        _shared[full] = (now, value)
+        _shared.move_to_end(full)
+        while len(_shared) > SHARED_MAX:
+            _shared.popitem(last=False)
+    return value

@@ -11,11 +11,13 @@ from sqlalchemy.orm import Session, sessionmaker
 
 _engine: Engine | None = None
 _sessionmaker: sessionmaker[Session] | None = None
+_generation = 0
 
 
 def configure(url: str, **kwargs: Any) -> Engine:
     """(Re)bind the process to the database at `url`."""
-    global _engine, _sessionmaker
+    global _engine, _sessionmaker, _generation
+    _generation += 1
     if _engine is not None:
         _engine.dispose()
     if url.startswith('sqlite'):
@@ -48,6 +50,11 @@ def _mysql_session(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("SET SESSION optimizer_switch='index_merge_union=off,index_merge_sort_union=off'")
     cursor.close()
+
+
+def generation() -> int:
+    """Changes whenever the process is bound to a database anew (what was read from the last one is stale)."""
+    return _generation
 
 
 def is_configured() -> bool:

@@ -94,7 +94,7 @@ def build(session: Session, actor: Actor, rt: type[RecordType], p: ListParams, *
     for name, value in p.filters.items():
         stmt = stmt.where(_filter(rt, name, value))
     if p.q.strip():
-        stmt = stmt.where(search_clause(rt, p.q))
+        stmt = stmt.where(search_clause(rt, p.q, session if sort else None))
     tz = get_settings().tz
     if rt.date_field and (p.date_from or p.date_to):
         col = getattr(model, rt.date_field)
@@ -110,9 +110,10 @@ def build(session: Session, actor: Actor, rt: type[RecordType], p: ListParams, *
     return stmt
 
 
-def search_clause(rt: type[RecordType], text: str) -> Any:
+def search_clause(rt: type[RecordType], text: str, session: Session | None = None) -> Any:
     """Every word must appear in one of the search fields: through the full-text index where the
-    table has one (`models.search`, words matched at the start of a word), else LIKE."""
+    table has one (`models.search`, words matched at the start of a word), else LIKE. `session`
+    (for a sorted list) lets the index choose its plan by how many rows match."""
     words = [w for w in text.split() if w][:8]
     cols = [getattr(rt.model, n) for n in rt.search_fields]
     if not cols:
@@ -121,7 +122,7 @@ def search_clause(rt: type[RecordType], text: str) -> Any:
     def like(word: str) -> Any:
         return or_(*[c.ilike(f'%{_escape(word)}%', escape='\\') for c in cols])
 
-    return full_text(rt.model, list(rt.search_fields), words, like)
+    return full_text(rt.model, list(rt.search_fields), words, like, session)
 
 
 def _escape(word: str) -> str:
@@ -158,6 +159,14 @@ def _sorted(rt: type[RecordType], stmt: Select[Any], sort: str) -> Select[Any]:
         col = getattr(target, target_rt.title_field.key)
     order = col.desc() if desc else col.asc()
     return stmt.order_by(order, rt.model.id.desc() if desc else rt.model.id.asc())
+
+
+def result_key(session: Session, actor: Actor, rt: type[RecordType], p: ListParams) -> tuple:
+    """Equal for two readers exactly when their page and count are the same rows: the SELECT as the
+    database gets it (visibility rule included) with its values, and the page."""
+    compiled = build(session, actor, rt, p).compile(dialect=session.get_bind().dialect)
+    values = tuple(sorted((name, repr(value)) for name, value in compiled.params.items()))
+    return (rt.slug, str(compiled), values, p.page, p.per_page, tuple(p.visible_columns(rt)))
 
 
 def page(session: Session, actor: Actor, rt: type[RecordType], p: ListParams) -> list[Any]:

@@ -33,7 +33,7 @@ import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from sqlalchemy import and_, bindparam
+from sqlalchemy import and_, bindparam, text
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import ColumnElement
 from sqlalchemy.types import Boolean
@@ -100,19 +100,27 @@ class _Match(ColumnElement[bool]):
     inherit_cache = False  # holds plain strings; statements with it are simply not cached
     _is_implicitly_boolean = True  # a predicate: no '= 1' appended where booleans are not native
 
-    def __init__(self, id_column: Any, table: str, columns: Sequence[str], terms: Sequence[str]) -> None:
+    def __init__(
+        self, id_column: Any, table: str, columns: Sequence[str], terms: Sequence[str], walk: bool = False
+    ) -> None:
         self.id_column = id_column
         self.table = table
         self.columns = tuple(columns)
         self.terms = tuple(terms)
+        self.walk = walk
+
+
+def _fts_query(terms: Sequence[Sequence[str]]) -> str:
+    return ' AND '.join(f'"{" ".join(t)}"*' for t in terms)
 
 
 @compiles(_Match, 'sqlite')
 def _match_sqlite(element: _Match, compiler: Any, **kw: Any) -> str:
-    query = ' AND '.join(f'"{" ".join(t)}"*' for t in element.terms)
     fts = fts_table(element.table)
-    param = compiler.process(bindparam(None, query, unique=True), **kw)
-    return f'{compiler.process(element.id_column, **kw)} IN (SELECT rowid FROM {fts} WHERE {fts} MATCH {param})'
+    param = compiler.process(bindparam(None, _fts_query(element.terms), unique=True), **kw)
+    # '+' keeps SQLite from looking the matches up by id: it walks the index of the list's order instead
+    walk = '+' if element.walk else ''
+    return f'{walk}{compiler.process(element.id_column, **kw)} IN (SELECT rowid FROM {fts} WHERE {fts} MATCH {param})'
 
 
 @compiles(_Match, 'mysql')
@@ -129,16 +137,37 @@ def _mysql_indexed(token: str) -> bool:
     return len(token) >= MYSQL_MIN_TOKEN and token.lower() not in INNODB_STOPWORDS
 
 
-def full_text(model: Any, fields: Sequence[str], words: Sequence[str], like: Callable[[str], Any]) -> Any:
+def full_text(
+    model: Any, fields: Sequence[str], words: Sequence[str], like: Callable[[str], Any], session: Any = None
+) -> Any:
     """The clause 'every word in one of `fields`': the full-text index where `model` has one, else
-    ``like(word)`` for each word. `like` builds the LIKE clause of one word."""
+    ``like(word)`` for each word. `like` builds the LIKE clause of one word. With `session`, for a
+    sorted page: on SQLite, words found in many rows are matched by walking the list's order (see
+    `WALK_FROM`)."""
     table = model.__table__.name
     if not words or FULLTEXT.get(table) != tuple(fields):
         return and_(*[like(w) for w in words])
     parts = [(_TOKEN.findall(w), like(w), _TOKEN.findall(w) != [w]) for w in words]
     if not any(tokens for tokens, _, _ in parts):
         return and_(*[clause for _, clause, _ in parts])
-    return _FullText(model.id, table, fields, parts)
+    walk = session is not None and _many_sqlite(session, table, [tokens for tokens, _, _ in parts if tokens])
+    return _FullText(model.id, table, fields, parts, walk)
+
+
+#: A search matching more rows than this pages by walking the index of the list's order, testing each
+#: row against the matches, and stops at the page: at a million hiccups a word in 2.6 % of them
+#: (26,000) takes 4 ms that way, against 170 ms to fetch every match and sort them. Fewer matches are
+#: fetched and sorted (a word with no match would walk the whole index). One probe (`OFFSET`) tells
+#: the two apart, in about 1 ms, without counting.
+WALK_FROM = 2000
+
+
+def _many_sqlite(session: Any, table: str, terms: list[list[str]]) -> bool:
+    if session.get_bind().dialect.name != 'sqlite':
+        return False
+    fts = fts_table(table)
+    probe = text(f'SELECT rowid FROM {fts} WHERE {fts} MATCH :q LIMIT 1 OFFSET :n')
+    return session.execute(probe, {'q': _fts_query(terms), 'n': WALK_FROM}).first() is not None
 
 
 class _FullText(ColumnElement[bool]):
@@ -148,15 +177,16 @@ class _FullText(ColumnElement[bool]):
     inherit_cache = False
     _is_implicitly_boolean = True
 
-    def __init__(self, id_column: Any, table: str, columns: Sequence[str], parts: list[tuple]) -> None:
+    def __init__(self, id_column: Any, table: str, columns: Sequence[str], parts: list[tuple], walk: bool) -> None:
         self.id_column, self.table, self.columns = id_column, table, tuple(columns)
         self.parts = parts  # per word: (its tokens, its LIKE clause, whether LIKE must check it)
+        self.walk = walk  # SQLite: many matches, walk the list's order (see `WALK_FROM`)
 
 
 @compiles(_FullText, 'sqlite')
 def _full_sqlite(element: _FullText, compiler: Any, **kw: Any) -> str:
     terms = [tokens for tokens, _, _ in element.parts if tokens]
-    match = _Match(element.id_column, element.table, element.columns, terms)
+    match = _Match(element.id_column, element.table, element.columns, terms, element.walk)
     exact = [clause for _, clause, punctuated in element.parts if punctuated]
     return compiler.process(and_(match, *exact), **kw)
 

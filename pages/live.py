@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable
 
 from nicegui import Event, background_tasks, run, ui
@@ -16,6 +17,10 @@ from nicegui import Event, background_tasks, run, ui
 from models import changes, db
 
 INTERVAL = 1.0
+#: Seconds between two reloads of one page, per page open: with many pages open each reloads less
+#: often (10 pages: every 0.3 s at most; 100: every 3 s), so reloads stay a bounded share of the
+#: process however many lists are open (a busy lab must not spend itself on refreshing lists).
+SPACING_PER_PAGE = 0.03
 log = logging.getLogger('labdesk.live')
 
 #: Emitted with the set of record-type slugs that changed since the last poll.
@@ -62,15 +67,19 @@ def on_change(slug: str, refresh: Callable[[], object]) -> None:
 
 
 def coalesced(load: Callable[[], Awaitable[object]], name: str) -> Callable[[], None]:
-    """A reload for `changed`: at most one `load` of a page runs at a time, and changes that arrive
-    while it runs cause one more load, not one each (a busy lab must not queue a query per change)."""
-    state = {'running': False, 'again': False}
+    """A reload for `changed`: at most one `load` of a page runs at a time, changes that arrive
+    while it runs cause one more load, not one each, and a page's loads are `spacing()` apart."""
+    state = {'running': False, 'again': False, 'last': float('-inf')}
 
     async def run_loads() -> None:
         state['running'] = True
         try:
             while True:
+                wait = state['last'] + spacing() - time.monotonic()
+                if wait > 0:
+                    await asyncio.sleep(wait)
                 state['again'] = False
+                state['last'] = time.monotonic()
                 await load()
                 if not state['again']:
                     return
@@ -84,6 +93,11 @@ def coalesced(load: Callable[[], Awaitable[object]], name: str) -> Callable[[], 
             background_tasks.create(run_loads(), name=name)
 
     return reload
+
+
+def spacing() -> float:
+    """The least time between two live reloads of one page, given how many pages are open."""
+    return len(changed.callbacks) * SPACING_PER_PAGE
 
 
 def gone(element: ui.element) -> bool:

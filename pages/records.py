@@ -3,12 +3,13 @@ saved views, export and live updates, all kept in the URL."""
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from fastapi import Request
 from nicegui import run, ui
 
-from models import db, query, views
+from models import changes, db, query, views
 from models.accounts import Actor
 from models.engine import REGISTRY, RecordType
 from models.permissions import NotFound, can, require
@@ -50,12 +51,21 @@ def table_rows(session: Any, rt: type[RecordType], records: list[Any], names: li
     return [{'id': r.id, **{n: display(rt.fields[n], getattr(r, n), tz, refs.get(n)) for n in names}} for r in records]
 
 
-def _fetch(actor: Actor, rt: type[RecordType], params: ListParams) -> tuple[list[dict], int, bool]:
-    with db.session() as s:
+def _fetch(user_id: int, rt: type[RecordType], params: ListParams) -> tuple[list[dict], int, bool] | None:
+    """The rows and count of a list for its user now (None once they are signed out or inactive);
+    identical lists open at the same time share one read (`changes.shared`)."""
+    try:
+        actor = actor_by_id(user_id)
+    except NotSignedIn:
+        return None
+
+    def read() -> tuple[list[dict], int, bool]:
         records = query.page(s, actor, rt, params)
         rows = table_rows(s, rt, records, params.visible_columns(rt))
-        total, capped = query.count(s, actor, rt, params)
-    return rows, total, capped
+        return (rows, *query.count(s, actor, rt, params))
+
+    with db.session() as s:
+        return changes.shared(s, query.result_key(s, actor, rt, params), read)
 
 
 class RecordList:
@@ -70,7 +80,6 @@ class RecordList:
         with db.session() as s:
             self.may_create = can(s, actor, rt, 'create')
             self.may_export = can(s, actor, rt, 'export')
-            self.options = {n: options_for(s, rt.fields[n]) for n in filterable(rt)}
             self.saved = {v.query: v.name for v in views.for_user(s, actor.id, rt.slug)}
         self._toolbar()
         self._filters()
@@ -141,34 +150,30 @@ class RecordList:
             ui.button(icon='bookmark_add', on_click=self._save_view).props('flat dense').tooltip('Save this view')
 
     def _filters(self) -> None:
+        """The filter panel; its inputs are built when it first opens (a closed panel costs nothing:
+        its selects of users or departments are most of what a list page takes to build)."""
+        self.filters_built = False
+        active = bool(self.params.filters or self.params.date_from or self.params.date_to)
         with (
-            ui.expansion(
-                'Filters and columns',
-                icon='filter_list',
-                value=bool(self.params.filters or self.params.date_from or self.params.date_to),
-            )
+            ui.expansion('Filters and columns', icon='filter_list', value=active)
             .classes('w-full')
-            .props('dense'),
-            ui.row().classes('w-full items-end gap-2'),
+            .props('dense') as panel
         ):
+            self.filter_row = ui.row().classes('w-full items-end gap-2')
+        panel.on_value_change(lambda e: self._build_filters() if e.value else None)
+        if active:
+            self._build_filters()
+
+    def _build_filters(self) -> None:
+        if self.filters_built:
+            return
+        self.filters_built = True
+        with db.session() as s:
+            options = {n: options_for(s, self.rt.fields[n]) for n in filterable(self.rt)}
+        with self.filter_row:
             self.filter_inputs = {}
-            for name, options in self.options.items():
-                field = self.rt.fields[name]
-                choices = {'': 'Any', '-': '(none)', **{str(k): v for k, v in options.items()}}
-                current = self.params.filters.get(name, '')
-                if current not in choices:  # e.g. 'open|responded' from a dashboard link: a choice of its own
-                    choices[current] = ' or '.join(choices.get(v, v) for v in current.split('|'))
-                self.filter_inputs[name] = (
-                    ui.select(
-                        choices,
-                        label=field.label,
-                        value=current,
-                        with_input=len(options) > 10,
-                        on_change=self._apply,
-                    )
-                    .props('dense outlined')
-                    .classes('min-w-[9rem]')
-                )
+            for name, choices in options.items():
+                self.filter_inputs[name] = self._filter_select(name, choices)
             if self.rt.date_field:
                 label = self.rt.fields[self.rt.date_field].label
                 self.date_from = ui.input(f'{label} from', value=self.params.date_from, on_change=self._apply).props(
@@ -191,6 +196,23 @@ class RecordList:
                 .props('dense outlined use-chips')
                 .classes('min-w-[14rem]')
             )
+
+    def _filter_select(self, name: str, options: dict[Any, str]) -> ui.select:
+        choices = {'': 'Any', '-': '(none)', **{str(k): v for k, v in options.items()}}
+        current = self.params.filters.get(name, '')
+        if current not in choices:  # e.g. 'open|responded' from a dashboard link: a choice of its own
+            choices[current] = ' or '.join(choices.get(v, v) for v in current.split('|'))
+        return (
+            ui.select(
+                choices,
+                label=self.rt.fields[name].label,
+                value=current,
+                with_input=len(options) > 10,
+                on_change=self._apply,
+            )
+            .props('dense outlined')
+            .classes('min-w-[9rem]')
+        )
 
     def _columns(self) -> list[dict[str, Any]]:
         return [
@@ -222,12 +244,9 @@ class RecordList:
     # ---- behaviour ----
 
     async def load(self) -> None:
-        try:
-            actor = actor_by_id(self.user_id)
-        except NotSignedIn:
-            return
-        fetched = await run.io_bound(_fetch, actor, self.rt, self.params)
-        if fetched is None or live.gone(self.table):  # the app is stopping, or the page was closed
+        params = dataclasses.replace(self.params, filters=dict(self.params.filters), columns=list(self.params.columns))
+        fetched = await run.io_bound(_fetch, self.user_id, self.rt, params)
+        if fetched is None or live.gone(self.table):  # signed out, the app is stopping, or the page was closed
             return
         rows, total, capped = fetched
         self.table.columns = self._columns()
@@ -241,6 +260,13 @@ class RecordList:
     async def _apply(self) -> None:
         p = self.params
         p.q = (self.search.value or '').strip()
+        if self.filters_built:  # else the panel was never opened: its values are still the URL's
+            self._read_filters()
+        p.page = 1
+        await self._navigate()
+
+    def _read_filters(self) -> None:
+        p = self.params
         p.filters = {n: str(el.value) for n, el in self.filter_inputs.items() if el.value not in (None, '')}
         if self.rt.date_field:
             p.date_from, p.date_to = self.date_from.value or '', self.date_to.value or ''
@@ -248,8 +274,6 @@ class RecordList:
             p.mine = bool(self.mine.value)
         chosen = list(self.columns.value or [])
         p.columns = [] if chosen == list(self.rt.list_columns) or not chosen else chosen
-        p.page = 1
-        await self._navigate()
 
     async def _on_request(self, event: Any) -> None:
         pagination = event.args.get('pagination', {})

@@ -25,7 +25,7 @@ async def test_staff_raise_a_hiccup_with_a_photo_in_one_go(lab: Lab, user: User)
     await upload.handle_uploads([SmallFileUpload(name='tubes.png', content_type='image/png', _data=PNG)])
     await user.should_see('To attach: tubes.png')
     user.find(kind=ui.button, content='Save').click()
-    await user.should_see('Hiccup saved.', retries=30)
+    await user.should_see('Hiccup saved.', retries=100)
     with db.session() as s:
         hiccup = s.scalar(select(Hiccup))
         assert hiccup.department_id == lab.haem  # the raiser's department by default

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from models import db, records
 from models.hiccups import Hiccup, Hiccups
 from models.notifications import Notification
+from models.settings import get_settings
 from reports.hiccup_digests import is_trend
 from tasks import hiccups as jobs
 from tests.hiccups.conftest import Lab, hiccup_data
@@ -105,7 +106,9 @@ def test_the_learning_digest_gives_each_reader_only_what_they_may_see(lab: Lab):
                 'close',
                 {'closure_remarks': 'ok', 'lessons_learned': f'learned from {title}'},
             )
-    next_month = (dt.datetime.now(dt.UTC).replace(day=1) + dt.timedelta(days=32)).replace(day=2)
+    # the lab's month, not UTC's: on the evening of the 30th UTC it is already the 1st in the lab
+    this_month = dt.datetime.now(get_settings().tz).replace(day=1)
+    next_month = (this_month + dt.timedelta(days=32)).replace(day=2)
     assert jobs.send_learning_digest(next_month) == 3  # two HODs and the manager
     digests = {n.user_id: n for n in _messages('Learning digest') if n.channel == 'inapp'}
     assert 'Secret lesson' in digests[lab.manager.id].body

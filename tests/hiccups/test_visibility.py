@@ -73,3 +73,18 @@ def test_export_holds_only_what_the_user_may_see(lab: Lab, hiccups, tmp_path):
     export_list(lab.hod, Hiccups, ListParams(), path)
     titles = [row[1] for row in load_workbook(path).active.iter_rows(min_row=2, values_only=True)]
     assert titles == ['Haem open']
+
+
+def test_open_lists_share_a_read_only_with_readers_of_the_same_rows(lab: Lab, hiccups: dict[str, int]) -> None:
+    """Live updates let identical open lists share one read (`changes.shared`): never across rules."""
+    from models import changes
+
+    def titles(actor) -> set[str]:
+        p = ListParams()
+        with db.session() as s:
+            return changes.shared(
+                s, query.result_key(s, actor, Hiccups, p), lambda: {h.title for h in query.page(s, actor, Hiccups, p)}
+            )
+
+    for who in ('manager', 'staff', 'other_staff', 'bio_staff', 'hod', 'admin', 'bio_hod'):
+        assert titles(getattr(lab, who)) == EXPECTED[who], who

@@ -24,7 +24,7 @@ async def test_a_reporter_raises_an_issue_without_assignee_or_tags_fields(team: 
     user.find(marker='field-title').type('Centrifuge alarm')
     user.find(marker='field-description').type('**Loud** alarm <script>alert("x")</script> [see](javascript:alert(1))')
     user.find(kind=ui.button, content='Save').click()
-    await user.should_see('Issue saved.', retries=30)
+    await user.should_see('Issue saved.', retries=100)  # the save runs on a worker thread
     with db.session() as s:
         issue = s.scalar(select(Issue))
         assert (issue.reporter_id, issue.status, issue.assignee_id) == (team.reporter.id, 'open', None)

@@ -92,3 +92,33 @@ def test_the_index_exists_and_alembic_leaves_it_alone(database: str, lab: Lab): 
     assert not include_name('hiccups_fts_data', 'table', {})
     assert not include_name('ix_hiccups_fulltext', 'index', {})
     assert include_name('hiccups', 'table', {})
+
+
+@pytest.mark.parametrize('q', ['haemolysed', 'sysmex XN-1000', 'QC', 'zzz'])
+def test_a_search_with_many_matches_pages_the_same_rows_by_walking_the_order(
+    lab: Lab,  # noqa: F811
+    hiccups,
+    monkeypatch: pytest.MonkeyPatch,
+    q: str,
+) -> None:
+    """On SQLite a word in many rows is found by walking the list's order (`WALK_FROM`): same rows, same order."""
+    from models import search
+
+    with db.session() as s:
+        for i in range(4):  # more hiccups with the same words, so the order has something to keep
+            title, body = TEXTS[('analyser', 'haemolysed', 'fridge', 'analyser')[i]]
+            records.create(s, lab.staff, Hiccups, hiccup_data(lab, title=title, description=body))
+
+    def page(sort: str) -> list[int]:
+        with db.session() as s:
+            return [h.id for h in query.page(s, lab.manager, Hiccups, ListParams(q=q, sort=sort, per_page=3))]
+
+    orders = ['', 'title', '-occurred_at']
+    fetched = {sort: page(sort) for sort in orders}
+    monkeypatch.setattr(search, 'WALK_FROM', 0)  # every search now counts as one with many matches
+    walked = {sort: page(sort) for sort in orders}
+    assert walked == fetched
+    with db.session() as s:
+        sql = str(query.build(s, lab.manager, Hiccups, ListParams(q=q)).compile(s.get_bind()))
+    walks = s.get_bind().dialect.name == 'sqlite' and q != 'zzz'  # 'zzz' has no match at all: nothing to walk
+    assert ('+hiccups.id IN' in sql) == walks

@@ -47,3 +47,12 @@ async def test_the_live_poll_ends_when_cancelled_during_a_query(
     release.set()
     done, _ = await asyncio.wait([task], timeout=5)
     assert task in done  # …and the loop must stop rather than poll forever
+
+
+def test_with_many_pages_open_each_reloads_less_often(live: ModuleType, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Live reloads are a bounded share of the process: the more pages open, the longer each waits."""
+    monkeypatch.setattr(live.changed, 'callbacks', [object()] * 2)
+    few = live.spacing()
+    monkeypatch.setattr(live.changed, 'callbacks', [object()] * 100)
+    assert few < 0.1  # two open pages reload as soon as the change is seen
+    assert live.spacing() == pytest.approx(3.0)  # a hundred: each every 3 s at most

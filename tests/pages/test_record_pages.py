@@ -98,6 +98,33 @@ async def test_list_search_and_filters_live_in_the_url(database, user: User) -> 
     assert set(rows[0]) == {'id', 'name', 'code'}
 
 
+async def test_the_filter_panel_is_built_when_opened_and_filters_the_list(database, user: User) -> None:
+    with db.session() as s:
+        for name, active in [('Biochemistry', True), ('Old stores', False)]:
+            records.create(s, SYSTEM, get('departments'), {'name': name, 'active': active})
+    await sign_in(user)
+    await user.open('/r/departments')
+    assert len(await table_rows(user)) == 2
+    assert _selects(user) == ['Saved views']  # the closed panel has no inputs yet
+    user.find(ui.expansion).elements.pop().open()
+    await user.should_see('Columns')
+    assert {'Active', 'Columns'} <= set(_selects(user))
+    _select(user, 'Active').set_value('false')  # choosing 'No'
+    await user.should_see('1 department')
+    assert [r['name'] for r in await table_rows(user)] == ['Old stores']
+    await user.open('/r/departments?f.active=false')  # a filtered link opens the panel with its filter shown
+    await user.should_see('Columns')
+    assert _select(user, 'Active').value == 'false'
+
+
+def _select(user: User, label: str) -> ui.select:
+    return next(e for e in user.find(ui.select).elements if e.props.get('label') == label)
+
+
+def _selects(user: User) -> list[str]:
+    return sorted(e.props.get('label') or e.options.get('', '') for e in user.find(ui.select).elements)
+
+
 async def test_a_stale_edit_is_refused_with_a_conflict_message(database, user: User) -> None:
     with db.session() as s:
         dept = records.create(s, SYSTEM, get('departments'), {'name': 'Serology'})
