@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
 import time
 from collections.abc import Awaitable, Callable
 
@@ -75,7 +76,10 @@ def coalesced(load: Callable[[], Awaitable[object]], name: str) -> Callable[[], 
         state['running'] = True
         try:
             while True:
-                wait = state['last'] + spacing() - time.monotonic()
+                gap = spacing()
+                # at a random moment within the gap: pages that saw the same change reload one after another,
+                # not all in the same instant (a hundred at once would stall every other request meanwhile)
+                wait = max(state['last'] + gap - time.monotonic(), random.uniform(0, gap))
                 if wait > 0:
                     await asyncio.sleep(wait)
                 state['again'] = False
