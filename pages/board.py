@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import Request
-from nicegui import run, ui
+from nicegui import background_tasks, run, ui
 
 from models import db, query
 from models.accounts import Actor
@@ -141,4 +141,7 @@ class Board:
             why = 'You may not' if steps else 'The workflow does not'
             ui.notify(f'{why} move a {self.rt.label.lower()} from {label(source)} to {label(target)}.', type='negative')
             return
-        transition_dialog(self.rt, record_id, allowed[0], version, self.reload)
+        # the mover's own step shows at once (a live `reload` may wait its turn among many open pages)
+        transition_dialog(
+            self.rt, record_id, allowed[0], version, lambda: background_tasks.create(self.load(), name='board moved')
+        )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import os
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -43,6 +44,9 @@ def _nicegui_stopped() -> None:
     """
     if nicegui_app.is_started:
         nicegui_app._state = State.STOPPED  # the harness has no public reset for it
+    live = sys.modules.get('pages.live')  # not re-imported per test: its subscriptions would pile up,
+    if live is not None:  # and live reloads space themselves by how many pages are subscribed
+        live.changed.callbacks.clear()
 
 
 @pytest.fixture(params=BACKENDS)
