@@ -13,7 +13,11 @@ from typing import Any
 from urllib.parse import urlencode
 
 from sqlalchemy import Select, String, cast, func, or_, select
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session, aliased
+from sqlalchemy.sql.expression import ColumnElement
+from sqlalchemy.sql.visitors import InternalTraversal
+from sqlalchemy.types import Boolean
 
 from models.accounts import Actor
 from models.engine import RecordType, for_model
@@ -23,6 +27,7 @@ from models.settings import get_settings
 from models.values import coerce
 
 COUNT_CAP = 10_000
+RARE = 0.01  # the share of rows in a workflow's unfinished states SQLite is told to expect (see `_Rare`)
 MAX_PER_PAGE = 200
 
 
@@ -141,7 +146,35 @@ def _filter(rt: type[RecordType], name: str, value: str) -> Any:
         coerced = [coerce(field, v, get_settings().tz) for v in values]
     except ValueError:
         return col.is_(None) & col.is_not(None)  # an impossible value matches nothing
-    return col.in_(coerced) if len(coerced) > 1 else col == coerced[0]
+    clause = col.in_(coerced) if len(coerced) > 1 else col == coerced[0]
+    unfinished = rt.workflow and name == rt.workflow.field.key and not set(coerced) & set(rt.workflow.final)
+    return _Rare(clause) if unfinished else clause
+
+
+class _Rare(ColumnElement[bool]):
+    """A condition few rows meet. Records end in a workflow's final states, so those in the others
+    are few (at a million hiccups, 0.4 % are open). SQLite's statistics give only the average per
+    status (a sixth), so a staff member's "open" count took the indexes of their visibility rule
+    (every row of their department) over the status index: 70 ms against 3. `likelihood` tells
+    SQLite; other databases get the condition as it is."""
+
+    type = Boolean()
+    inherit_cache = True
+    _is_implicitly_boolean = True
+    _traverse_internals = [('clause', InternalTraversal.dp_clauseelement)]  # the cache key: the condition
+
+    def __init__(self, clause: Any) -> None:
+        self.clause = clause
+
+
+@compiles(_Rare)
+def _rare_default(element: _Rare, compiler: Any, **kw: Any) -> str:
+    return compiler.process(element.clause, **kw)
+
+
+@compiles(_Rare, 'sqlite')
+def _rare_sqlite(element: _Rare, compiler: Any, **kw: Any) -> str:
+    return f'likelihood({compiler.process(element.clause, **kw)}, {RARE})'
 
 
 def _sorted(rt: type[RecordType], stmt: Select[Any], sort: str) -> Select[Any]:
@@ -170,8 +203,20 @@ def result_key(session: Session, actor: Actor, rt: type[RecordType], p: ListPara
 
 
 def page(session: Session, actor: Actor, rt: type[RecordType], p: ListParams) -> list[Any]:
-    stmt = build(session, actor, rt, p)
-    return list(session.scalars(stmt.limit(p.per_page).offset((p.page - 1) * p.per_page)).unique())
+    """The page's records in the list's order. The ids come first, alone: where an index holds the
+    order and what the visibility rule and filters read, the rows passed over (a staff member's
+    list skips the rows of other departments; page 200 skips 4,975) are never read, only the page's."""
+    ids = list(dict.fromkeys(session.scalars(page_ids(session, actor, rt, p))))
+    if not ids:
+        return []
+    rows = {r.id: r for r in session.scalars(select(rt.model).where(rt.model.id.in_(ids))).unique()}
+    return [rows[i] for i in ids if i in rows]
+
+
+def page_ids(session: Session, actor: Actor, rt: type[RecordType], p: ListParams) -> Select[Any]:
+    """The SELECT of the ids on the page, in the list's order."""
+    stmt = build(session, actor, rt, p).with_only_columns(rt.model.id, maintain_column_froms=True)
+    return stmt.limit(p.per_page).offset((p.page - 1) * p.per_page)
 
 
 def count(
