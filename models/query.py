@@ -147,7 +147,8 @@ def _filter(rt: type[RecordType], name: str, value: str) -> Any:
     except ValueError:
         return col.is_(None) & col.is_not(None)  # an impossible value matches nothing
     clause = col.in_(coerced) if len(coerced) > 1 else col == coerced[0]
-    unfinished = rt.workflow and name == rt.workflow.field.key and not set(coerced) & set(rt.workflow.final)
+    flow = rt.workflow
+    unfinished = flow and flow.final and name == flow.field.key and not set(coerced) & set(flow.final)
     return _Rare(clause) if unfinished else clause
 
 

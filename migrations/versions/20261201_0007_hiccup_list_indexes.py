@@ -3,7 +3,7 @@
 The status, default-order and title indexes of the hiccups carry the id and what staff
 visibility reads (department, confidential, raised by), so a list page takes its ids from the
 index alone and reads only the page's rows (bench/README.md: a staff member's title sort on
-MariaDB at a million hiccups 474 → 9 ms, their "open" count 239 → 3 ms, page 200 89 → 13 ms).
+MariaDB at a million hiccups 474 to 541 → 8 ms, their "open" count 239 to 285 → 4 ms, page 200 89 → 15 ms).
 
 Revision ID: 0007
 Revises: 0006
