@@ -1,8 +1,9 @@
 """Change markers for live updates.
 
 Every saved change appends a row here in the same transaction. The app polls the newest id
-with one timer and tells open pages which record types changed; pages then re-run their own
-query under their user's visibility rule, so a marker reveals nothing by itself. Rows from
+with one timer and tells open pages which record types changed (and, for new records, comments and
+attachments, which records); pages then re-run their own query under their user's visibility rule,
+so a marker reveals nothing by itself. Rows from
 other processes (the task consumer) arrive the same way.
 """
 
@@ -37,10 +38,30 @@ class Change(Base):
     at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
     record_type: Mapped[str] = mapped_column(String(60))
     record_id: Mapped[int | None] = mapped_column(Integer)
+    #: Who may see the change: `ALL` readers of the record type (an edit or a deletion can take a record
+    #: into or out of someone's view), or only the readers who may see the record itself now (`RECORD`: a
+    #: new record, a comment, an attachment change no record's visibility).
+    scope: Mapped[str] = mapped_column(String(10), default='all', server_default='all')
 
 
-def mark(session: Session, record_type: str, record_id: int | None) -> None:
-    session.add(Change(record_type=record_type, record_id=record_id))
+ALL, RECORD = 'all', 'record'
+
+
+def mark(session: Session, record_type: str, record_id: int | None, scope: str = ALL) -> None:
+    session.add(Change(record_type=record_type, record_id=record_id, scope=scope))
+
+
+def summary(rows: list[Change]) -> dict[str, set[int] | None]:
+    """Record type → the ids of its records whose changes only their readers can see; None when
+    a change of that type may show to any of its readers (see `Change.scope`)."""
+    out: dict[str, set[int] | None] = {}
+    for row in rows:
+        ids = out.get(row.record_type, set())
+        if ids is None or row.scope != RECORD or row.record_id is None:
+            out[row.record_type] = None
+        else:
+            out[row.record_type] = ids | {row.record_id}
+    return out
 
 
 def latest_id(session: Session) -> int:

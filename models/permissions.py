@@ -8,6 +8,7 @@ overridden it in the matrix (a `RolePermission` row). Row visibility is the reco
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import Boolean, Select, String, UniqueConstraint, false, select, true
@@ -111,6 +112,12 @@ def set_permission(session: Session, actor: Actor, role: str, rt: type[RecordTyp
         row.allowed = allowed
     audit.record(session, actor, 'permission', record_type=rt.slug, changes={f'{role}:{action}': [before, allowed]})
     invalidate()
+
+
+def sees_any(session: Session, actor: Actor, rt: type[RecordType], record_ids: Iterable[int]) -> bool:
+    """Whether `actor` may see at least one of these records (what a live list asks of new ones)."""
+    stmt = visible_query(session, actor, rt).with_only_columns(rt.model.id).where(rt.model.id.in_(list(record_ids)))
+    return session.scalar(stmt.limit(1)) is not None
 
 
 def may_see(session: Session, actor: Actor, rt: type[RecordType], record_id: int) -> bool:

@@ -161,7 +161,7 @@ def comment(session: Session, actor: Actor, rt: type[RecordType], record_id: Any
     session.add(row)
     session.flush()
     audit.record(session, actor, 'comment', record_type=rt.slug, record_id=record.id, changes={'comment_id': row.id})
-    changes.mark(session, rt.slug, record.id)
+    changes.mark(session, rt.slug, record.id, changes.RECORD)
     return row
 
 
@@ -194,7 +194,7 @@ def attach(
         changes={'file': [None, row.filename]},
         note=f'{row.size} bytes, {row.content_type}',
     )
-    changes.mark(session, rt.slug, record.id)
+    changes.mark(session, rt.slug, record.id, changes.RECORD)
     return row
 
 
@@ -316,7 +316,7 @@ def _apply(session: Session, rt: type[RecordType], record: Any, values: dict[str
 
 def _after(session: Session, rt: type[RecordType], record: Any, action: str, actor: Actor) -> None:
     rt.on_change(session, record, action, actor)
-    changes.mark(session, rt.slug, record.id)
+    changes.mark(session, rt.slug, record.id, changes.RECORD if action == 'create' else changes.ALL)
     try:
         session.flush()
     except StaleDataError:

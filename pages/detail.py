@@ -133,7 +133,9 @@ class RecordDetail:
         self.seen: tuple[int, int] | None = None  # (version, newest audit id) of what is shown
         self.refresh()
 
-    def refresh(self) -> None:
+    def refresh(self, ids: set[int] | None = None) -> None:
+        """Redraw if the record or its reader's access to it changed. Any change of its type checks,
+        not only its own (`ids`): the reader may have been moved to another department meanwhile."""
         if live.gone(self.container):
             return
         if self._dialog_open():  # a step, delete or reset dialog being filled in: redraw once it closes

@@ -12,6 +12,7 @@ import logging
 import random
 import time
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from nicegui import Event, background_tasks, run, ui
 
@@ -24,34 +25,36 @@ INTERVAL = 1.0
 SPACING_PER_PAGE = 0.03
 log = logging.getLogger('labdesk.live')
 
-#: Emitted with the set of record-type slugs that changed since the last poll.
-changed: Event[set[str]] = Event()
+#: Emitted with what changed since the last poll: record-type slug → the ids of the records whose
+#: changes only their readers can see, or None when any reader of that type may see a change
+#: (`models.changes.summary`).
+changed: Event[dict[str, set[int] | None]] = Event()
 _state = {'last': -1}
 
 
-def _poll() -> set[str]:
+def _poll() -> dict[str, set[int] | None]:
     with db.session() as s:
         if _state['last'] < 0:
             _state['last'] = changes.latest_id(s)
-            return set()
+            return {}
         rows = changes.since(s, _state['last'])
     if rows:
         _state['last'] = rows[-1].id
-    return {r.record_type for r in rows}
+    return changes.summary(rows)
 
 
 async def _loop() -> None:
     while True:
         try:
-            slugs = await run.io_bound(_poll)
+            found = await run.io_bound(_poll)
         except Exception:  # a lost poll is only a delay; keep polling
             log.exception('live update poll failed')
-            slugs = set()
-        if slugs is None:  # cancelled (NiceGUI's run swallows the cancellation) or the app is stopping
+            found = {}
+        if found is None:  # cancelled (NiceGUI's run swallows the cancellation) or the app is stopping
             return
-        if slugs:
+        if found:
             try:
-                changed.emit(slugs)
+                changed.emit(found)
             except Exception:  # one page's failing refresh must not stop the others' updates
                 log.exception('live update failed')
         await asyncio.sleep(INTERVAL)
@@ -62,15 +65,25 @@ def start() -> None:
     background_tasks.create(_loop(), name='live-updates')
 
 
-def on_change(slug: str, refresh: Callable[[], object]) -> None:
-    """In a page: call `refresh` whenever records of `slug` change."""
-    changed.subscribe(lambda slugs: refresh() if slug in slugs else None)
+def on_change(slug: str, refresh: Callable[[set[int] | None], object]) -> None:
+    """In a page: call `refresh(ids)` whenever records of `slug` change; `ids` as in `changed`."""
+    changed.subscribe(lambda found: refresh(found[slug]) if slug in found else None)
 
 
-def coalesced(load: Callable[[], Awaitable[object]], name: str) -> Callable[[], None]:
+def coalesced(
+    load: Callable[[], Awaitable[object]], name: str, concerns: Callable[[set[int]], bool] | None = None
+) -> Callable[[set[int] | None], None]:
     """A reload for `changed`: at most one `load` of a page runs at a time, changes that arrive
-    while it runs cause one more load, not one each, and a page's loads are `spacing()` apart."""
-    state = {'running': False, 'again': False, 'last': float('-inf')}
+    while it runs cause one more load, not one each, and a page's loads are `spacing()` apart.
+    With `concerns` (run off the event loop), a change only some readers can see (`ids`) reloads the
+    page only if `concerns(ids)`: a list need not reload for a new record its reader may not see."""
+    state: dict[str, Any] = {'running': False, 'again': False, 'last': float('-inf'), 'ids': set()}
+
+    async def wanted() -> bool:
+        ids, state['ids'] = state['ids'], set()
+        if concerns is None or ids is None:
+            return True
+        return bool(ids) and bool(await run.io_bound(concerns, ids))
 
     async def run_loads() -> None:
         state['running'] = True
@@ -83,14 +96,16 @@ def coalesced(load: Callable[[], Awaitable[object]], name: str) -> Callable[[], 
                 if wait > 0:
                     await asyncio.sleep(wait)
                 state['again'] = False
-                state['last'] = time.monotonic()
-                await load()
+                if await wanted():
+                    state['last'] = time.monotonic()
+                    await load()
                 if not state['again']:
                     return
         finally:
             state['running'] = False
 
-    def reload() -> None:
+    def reload(ids: set[int] | None = None) -> None:
+        state['ids'] = None if ids is None or state['ids'] is None else state['ids'] | ids
         if state['running']:
             state['again'] = True
         else:

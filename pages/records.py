@@ -4,6 +4,7 @@ saved views, export and live updates, all kept in the URL."""
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import Request
@@ -12,7 +13,7 @@ from nicegui import run, ui
 from models import changes, db, query, views
 from models.accounts import Actor
 from models.engine import REGISTRY, RecordType
-from models.permissions import NotFound, can, require
+from models.permissions import NotFound, can, require, sees_any
 from models.query import ListParams, filterable
 from models.settings import get_settings
 from models.values import display, ref_titles
@@ -42,6 +43,20 @@ async def list_page(slug: str, request: Request) -> None:
         view = RecordList(rt, actor, params)
     await view.load()
     live.on_change(rt.slug, view.reload)
+
+
+def readable(user_id: int, rt: type[RecordType]) -> Callable[[set[int]], bool]:
+    """For `live.coalesced`: whether the page's reader may see any of these (new) records."""
+
+    def concerns(ids: set[int]) -> bool:
+        try:
+            actor = actor_by_id(user_id)
+        except NotSignedIn:
+            return True  # the load itself shows the reader is signed out
+        with db.session() as s:
+            return sees_any(s, actor, rt, ids)
+
+    return concerns
 
 
 def table_rows(session: Any, rt: type[RecordType], records: list[Any], names: list[str]) -> list[dict[str, Any]]:
@@ -76,7 +91,7 @@ class RecordList:
         self.user_id = actor.id
         self.params = params
         self.base = f'/r/{rt.slug}'
-        self.reload = live.coalesced(self.load, f'reload {rt.slug}')
+        self.reload = live.coalesced(self.load, f'reload {rt.slug}', readable(actor.id, rt))
         with db.session() as s:
             self.may_create = can(s, actor, rt, 'create')
             self.may_export = can(s, actor, rt, 'export')

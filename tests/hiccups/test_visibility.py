@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from openpyxl import load_workbook
 
-from models import db, query, records
+from models import changes, db, query, records
 from models.hiccups import Hiccups
-from models.permissions import NotFound, invalidate, may_see, set_permission
+from models.permissions import NotFound, invalidate, may_see, sees_any, set_permission
 from models.query import ListParams
 from reports.export import export_list
 from tests.hiccups.conftest import Lab, hiccup_data
@@ -88,3 +88,37 @@ def test_open_lists_share_a_read_only_with_readers_of_the_same_rows(lab: Lab, hi
 
     for who in ('manager', 'staff', 'other_staff', 'bio_staff', 'hod', 'admin', 'bio_hod'):
         assert titles(getattr(lab, who)) == EXPECTED[who], who
+
+
+def _markers(step) -> dict:
+    """What open pages are told of the changes `step(session)` makes."""
+    with db.session() as s:
+        before = changes.latest_id(s)
+    with db.session() as s:
+        step(s)
+    with db.session() as s:
+        return changes.summary(changes.since(s, before))
+
+
+def test_open_lists_reload_for_a_new_hiccup_only_where_its_reader_may_see_it(lab: Lab) -> None:
+    """A new hiccup (or a comment) can change only the lists of those who may see it; an edit or a
+    step can take a hiccup into or out of anyone's view, so every open list reloads for it."""
+    made = []
+    found = _markers(
+        lambda s: made.append(records.create(s, lab.bio_staff, Hiccups, hiccup_data(lab, department_id=lab.bio)).id)
+    )
+    new = made[0]
+    assert found == {'hiccups': {new}}
+    with db.session() as s:
+        sees = {who: sees_any(s, getattr(lab, who), Hiccups, {new}) for who in EXPECTED}
+    assert sees == {who: 'Bio open' in titles for who, titles in EXPECTED.items()}  # the biochemistry readers
+    assert _markers(lambda s: records.comment(s, lab.bio_hod, Hiccups, new, 'Looking into it')) == {'hiccups': {new}}
+
+    def move(s) -> None:
+        version = s.get(Hiccups.model, new).version
+        records.update(s, lab.manager, Hiccups, new, {'department_id': lab.haem}, version=version)
+
+    moved = _markers(move)
+    assert moved == {'hiccups': None}  # to haematology: their lists must see it arrive, biochemistry's leave
+    with db.session() as s:
+        assert sees_any(s, lab.staff, Hiccups, {new}) and not sees_any(s, lab.bio_hod, Hiccups, {new})

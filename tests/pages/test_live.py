@@ -56,3 +56,36 @@ def test_with_many_pages_open_each_reloads_less_often(live: ModuleType, monkeypa
     monkeypatch.setattr(live.changed, 'callbacks', [object()] * 100)
     assert few < 0.1  # two open pages reload as soon as the change is seen
     assert live.spacing() == pytest.approx(3.0)  # a hundred: each every 3 s at most
+
+
+async def test_a_page_reloads_for_changes_only_some_readers_see_only_if_they_concern_it(
+    live: ModuleType, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    started: list[asyncio.Task] = []
+    monkeypatch.setattr(
+        live.background_tasks, 'create', lambda aw, name='': started.append(asyncio.ensure_future(aw)) or started[-1]
+    )
+    monkeypatch.setattr(live.changed, 'callbacks', [])  # no other page open: no spacing
+    loads: list[int] = []
+    asked: list[set[int]] = []
+
+    async def load() -> None:
+        loads.append(len(loads) + 1)
+
+    def concerns(ids: set[int]) -> bool:
+        asked.append(ids)
+        return 7 in ids  # the reader may see record 7 only
+
+    reload = live.coalesced(load, 'test', concerns)
+
+    async def change(ids: set[int] | None) -> None:
+        reload(ids)
+        await asyncio.gather(*started)
+
+    await change({5})
+    assert loads == []  # a new record the reader may not see: no reload
+    await change({5, 7})
+    assert loads == [1]
+    await change(None)  # an edit: it may have left the reader's view, so reload without asking
+    assert loads == [1, 2]
+    assert asked == [{5}, {5, 7}]
