@@ -122,7 +122,4 @@ def sees_any(session: Session, actor: Actor, rt: type[RecordType], record_ids: I
 
 def may_see(session: Session, actor: Actor, rt: type[RecordType], record_id: int) -> bool:
     """Whether `actor` may see this record: the rule a notification's recipients are filtered by."""
-    return (
-        session.scalar(visible_query(session, actor, rt).with_only_columns(rt.model.id).where(rt.model.id == record_id))
-        is not None
-    )
+    return sees_any(session, actor, rt, [record_id])
