@@ -56,7 +56,7 @@ def measure(backend: str, size: int, args: argparse.Namespace) -> dict[str, Any]
         'list': lambda: queries.list_queries(bench, args.repeat),
         'dashboard': lambda: queries.dashboard(bench, max(3, args.repeat // 2)),
         'search': lambda: queries.search(bench, args.repeat),
-        'export': lambda: export_bench.compare(100_000, args.export_repeat),
+        'export': lambda: export_bench.compare(100_000, args.export_repeat, bench.manager_id),
     }
     for step, run in work.items():
         if step in steps:

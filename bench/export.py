@@ -1,8 +1,9 @@
 """Excel export of ~100k hiccups: reports.export against pandas.read_sql(...).to_excel(engine='openpyxl').
 
 Each run is its own process (so peak memory is that export's alone): ``python -m bench.export
-engine|pandas DATE_FROM PATH`` prints one JSON line with the seconds, the peak RSS
-(``VmHWM``) and the RSS before the export started (after imports and connecting).
+engine|pandas DATE_FROM PATH USER_ID`` prints one JSON line with the seconds, the peak RSS
+(``VmHWM``) and the RSS before the export started (after imports and connecting). A child imports what
+an export needs and no more (not `bench.generate`, whose migrations and demo texts are not the export's).
 """
 
 from __future__ import annotations
@@ -38,20 +39,18 @@ def _peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def child(mode: str, date_from: str, path: str) -> dict[str, Any]:
-    from bench.generate import configure, people
+def child(mode: str, date_from: str, path: str, user_id: int) -> dict[str, Any]:
     from models import db
     from models.accounts import Actor, User
     from models.hiccups import Hiccups
     from models.lookups import Category, Department
     from models.query import ListParams, build
-    from models.settings import get_settings
+    from models.settings import get_settings, reload_settings
     from reports.export import export_list
 
-    configure()
+    db.configure(reload_settings().db_url)  # the parent's DATA_DIR or DATABASE_URL
     with db.session() as s:
-        bench = people(s)
-        who = Actor.of(s.get(User, bench.manager_id))
+        who = Actor.of(s.get(User, user_id))
     params = ListParams(date_from=date_from)
     traced = mode.endswith('-traced')  # Python allocations (tracemalloc): slower, for the memory figure only
     mode = mode.removesuffix('-traced')
@@ -113,22 +112,22 @@ def date_for(rows: int) -> str:
     return at.astimezone(get_settings().tz).date().isoformat()
 
 
-def compare(rows: int, repeat: int) -> dict[str, Any]:
-    """Both exports `repeat` times each, alternating, in fresh processes; medians and ratios."""
+def compare(rows: int, repeat: int, user_id: int) -> dict[str, Any]:
+    """Both exports, as user `user_id`, `repeat` times each, alternating, in fresh processes; medians and ratios."""
     date_from = date_for(rows)
     runs: dict[str, list[dict]] = {'engine': [], 'pandas': []}
     with tempfile.TemporaryDirectory() as tmp:
         for i in range(repeat):
             for mode in ('engine', 'pandas'):
                 path = Path(tmp) / f'{mode}-{i}.xlsx'
-                cmd = [sys.executable, '-m', 'bench.export', mode, date_from, str(path)]
+                cmd = [sys.executable, '-m', 'bench.export', mode, date_from, str(path), str(user_id)]
                 done = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, check=False)
                 if done.returncode:
                     raise RuntimeError(f'export {mode} failed:\n{done.stderr[-3000:]}')
                 runs[mode].append(json.loads(done.stdout.strip().splitlines()[-1]))
         for mode in ('engine', 'pandas'):  # once more under tracemalloc: the peak of Python allocations
             path = Path(tmp) / f'{mode}-traced.xlsx'
-            cmd = [sys.executable, '-m', 'bench.export', f'{mode}-traced', date_from, str(path)]
+            cmd = [sys.executable, '-m', 'bench.export', f'{mode}-traced', date_from, str(path), str(user_id)]
             done = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, check=False)
             if done.returncode:
                 raise RuntimeError(f'export {mode} (traced) failed:\n{done.stderr[-3000:]}')
@@ -147,4 +146,4 @@ def compare(rows: int, repeat: int) -> dict[str, Any]:
 
 
 if __name__ == '__main__':
-    print(json.dumps(child(sys.argv[1], sys.argv[2], sys.argv[3])))
+    print(json.dumps(child(sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]))))
