@@ -19,7 +19,7 @@ from models.query import ListParams
 from models.settings import get_settings
 from models.values import display, ref_titles
 from pages import live
-from pages.layout import frame
+from pages.layout import first_paint, frame
 from pages.records import readable, record_type
 from pages.session import NotSignedIn, actor_by_id, current_actor, page
 from pages.workflow import transition_dialog
@@ -37,7 +37,7 @@ async def board_page(slug: str, request: Request) -> None:
     params = ListParams.from_query(rt, dict(request.query_params))
     with frame(f'{rt.label_plural} board', actor):
         board = Board(rt, params, actor.id)
-    await board.load()
+    await first_paint(board.load())
     live.on_change(rt.slug, board.reload)
 
 

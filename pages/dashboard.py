@@ -34,7 +34,7 @@ from models.issues import Issues
 from models.permissions import can, require
 from pages import live
 from pages.forms import options_for
-from pages.layout import frame
+from pages.layout import first_paint, frame
 from pages.session import NotSignedIn, act_io, actor_by_id, current_actor, export_path, page
 from reports import hiccup_stats, issue_stats
 from reports.hiccup_stats import Chart
@@ -97,7 +97,7 @@ async def show(spec: DashboardSpec, request: Request) -> None:
     may_export, choices = await run.io_bound(_setup, spec, actor, filters)
     with frame(spec.page_title, actor):
         board = Dashboard(spec, actor, filters, choices, may_export)
-    await board.load()
+    await first_paint(board.load())
 
 
 # ---- the two dashboards ----

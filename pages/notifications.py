@@ -54,7 +54,9 @@ def bell(actor: Actor) -> None:
         show(await run.io_bound(_unread, user_id))
 
     show(_unread(user_id))
-    ui.timer(BELL_SECONDS, refresh)
+    # not `immediate`: the count is shown already, and an immediate timer waits for the browser's
+    # connection, which makes NiceGUI send an async page before it is built (a list without its rows)
+    ui.timer(BELL_SECONDS, refresh, immediate=False)
 
 
 @page('/notifications')

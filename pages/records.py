@@ -19,7 +19,7 @@ from models.settings import get_settings
 from models.values import display, ref_titles
 from pages import live
 from pages.forms import options_for
-from pages.layout import frame
+from pages.layout import first_paint, frame
 from pages.session import NotSignedIn, act, actor_by_id, current_actor, export_path, page
 
 
@@ -41,7 +41,7 @@ async def list_page(slug: str, request: Request) -> None:
     params = ListParams.from_query(rt, dict(request.query_params))
     with frame(rt.label_plural, actor):
         view = RecordList(rt, actor, params)
-    await view.load()
+    await first_paint(view.load())
     live.on_change(rt.slug, view.reload)
 
 

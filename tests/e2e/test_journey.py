@@ -179,7 +179,8 @@ def test_departments_journey_on_phone_and_desktop(sessions: Sessions, tmp_path: 
     expect(phone.get_by_text('Applied: 1 new, 1 changed, 1 deactivated.')).to_be_visible()
 
     # --- both lists show the new names; the desktop without reloading ---
-    phone.goto('/r/departments')
+    opened = phone.goto('/r/departments')
+    assert opened is not None and 'Biochemistry' in opened.text()  # the rows come with the page itself
     for name in ('Haematology & Coagulation', 'Biochemistry', 'Old Stores'):
         expect(department_link(phone, name)).to_be_visible()
     expect(department_link(phone, 'Haematology')).to_have_count(0)
