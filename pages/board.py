@@ -37,8 +37,12 @@ async def board_page(slug: str, request: Request) -> None:
     params = ListParams.from_query(rt, dict(request.query_params))
     with frame(f'{rt.label_plural} board', actor):
         board = Board(rt, params, actor.id)
-    await first_paint(board.load())
-    live.on_change(rt.slug, board.reload)
+
+    async def start() -> None:
+        await board.load()
+        live.on_change(rt.slug, board.reload)  # after the first load, so that no reload races it
+
+    await first_paint(start())
 
 
 def _columns(actor: Actor, rt: type[RecordType], params: ListParams) -> dict[str, tuple[list[dict], int]]:

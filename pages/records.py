@@ -41,8 +41,12 @@ async def list_page(slug: str, request: Request) -> None:
     params = ListParams.from_query(rt, dict(request.query_params))
     with frame(rt.label_plural, actor):
         view = RecordList(rt, actor, params)
-    await first_paint(view.load())
-    live.on_change(rt.slug, view.reload)
+
+    async def start() -> None:
+        await view.load()
+        live.on_change(rt.slug, view.reload)  # after the first load, so that no reload races it
+
+    await first_paint(start())
 
 
 def readable(user_id: int, rt: type[RecordType]) -> Callable[[set[int]], bool]:

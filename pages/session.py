@@ -15,6 +15,7 @@ from urllib.parse import quote
 from fastapi import Request
 from fastapi.responses import RedirectResponse
 from nicegui import app, run, ui
+from sqlalchemy.orm import joinedload
 from starlette.middleware.base import BaseHTTPMiddleware
 
 from models import db
@@ -78,8 +79,8 @@ def current_actor() -> Actor:
 
 def actor_by_id(user_id: int) -> Actor:
     """A user as they are now; for work outside a request, e.g. a live refresh of an open page."""
-    with db.session() as s:
-        user = s.get(User, user_id)
+    with db.session() as s:  # user and roles in one query: every open page reads its reader on each change
+        user = s.get(User, user_id, options=[joinedload(User.roles)])
         if user is None or not user.active:
             raise NotSignedIn
         return Actor.of(user)
