@@ -13,7 +13,7 @@ from nicegui import run, ui
 from models import changes, db, query, views
 from models.accounts import Actor
 from models.engine import REGISTRY, RecordType
-from models.permissions import NotFound, can, require, sees_any
+from models.permissions import NotFound, can, require, sees_all, sees_any
 from models.query import ListParams, filterable
 from models.settings import get_settings
 from models.values import display, ref_titles
@@ -58,7 +58,7 @@ def readable(user_id: int, rt: type[RecordType]) -> Callable[[set[int]], bool]:
         except NotSignedIn:
             return True  # the load itself shows the reader is signed out
         with db.session() as s:
-            return sees_any(s, actor, rt, ids)
+            return sees_all(s, actor, rt) or sees_any(s, actor, rt, ids)
 
     return concerns
 
