@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import pytest
 from nicegui import ui
 from nicegui.testing import User
 
@@ -127,3 +128,27 @@ async def test_a_change_made_by_another_process_shows_without_reloading(database
             break
         await asyncio.sleep(0.1)
     assert [r['name'] for r in await table_rows(user)] == ['From the worker']
+
+
+async def test_a_list_slower_than_its_first_paint_fills_in_and_stays_live(
+    database, user: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A list whose rows are not read in time for the page itself gets them over the websocket, and
+    live updates follow as for any other list."""
+    import asyncio
+
+    from pages import layout
+
+    monkeypatch.setattr(layout, 'FIRST_PAINT_SECONDS', 0)  # the page is sent before its rows are read
+    with db.session() as s:
+        records.create(s, SYSTEM, get('departments'), {'name': 'Cytology'})
+    await sign_in(user)
+    await user.open('/r/departments')
+    assert [r['name'] for r in await table_rows(user)] == ['Cytology']
+    with db.session() as s:
+        records.create(s, SYSTEM, get('departments'), {'name': 'Biochemistry'})
+    for _ in range(50):
+        if len(await table_rows(user)) == 2:
+            break
+        await asyncio.sleep(0.1)
+    assert sorted(r['name'] for r in await table_rows(user)) == ['Biochemistry', 'Cytology']
