@@ -107,10 +107,10 @@ def _actor_for(token: str) -> Actor:
             if actor is None:
                 raise ApiError(401, 'The API key is unknown or revoked.')
             return actor
-        user = s.get(User, user_id_from(token, 'access'))
-        if user is None or not user.active:
+        actor = Actor.load(s, user_id_from(token, 'access'), via='api token')
+        if actor is None:
             raise ApiError(401, 'The account behind this token is no longer active.')
-        return Actor.of(user, via='api token')
+        return actor
 
 
 async def api_actor(credentials: HTTPAuthorizationCredentials | None = Depends(bearer)) -> Actor:

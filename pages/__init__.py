@@ -1,4 +1,8 @@
 """NiceGUI pages. Importing this package registers every route."""
 
-import pages.dashboard  # noqa: F401
-from pages import admin, auth, board, detail, files, home, notifications, records  # noqa: F401
+from pages import nicegui_patch
+
+nicegui_patch.install()
+
+import pages.dashboard  # noqa: E402, F401
+from pages import admin, auth, board, detail, files, home, notifications, records  # noqa: E402, F401

@@ -15,11 +15,10 @@ from urllib.parse import quote
 from fastapi import Request
 from fastapi.responses import RedirectResponse
 from nicegui import app, run, ui
-from sqlalchemy.orm import joinedload
 from starlette.middleware.base import BaseHTTPMiddleware
 
 from models import db
-from models.accounts import Actor, User
+from models.accounts import Actor
 from models.permissions import NotFound, PermissionDenied
 from models.records import Conflict
 from models.settings import get_settings
@@ -79,11 +78,11 @@ def current_actor() -> Actor:
 
 def actor_by_id(user_id: int) -> Actor:
     """A user as they are now; for work outside a request, e.g. a live refresh of an open page."""
-    with db.session() as s:  # user and roles in one query: every open page reads its reader on each change
-        user = s.get(User, user_id, options=[joinedload(User.roles)])
-        if user is None or not user.active:
-            raise NotSignedIn
-        return Actor.of(user)
+    with db.session() as s:  # every open page reads its reader on each change
+        actor = Actor.load(s, user_id)
+    if actor is None:
+        raise NotSignedIn
+    return actor
 
 
 def actor_or_none() -> Actor | None:

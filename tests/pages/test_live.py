@@ -3,29 +3,20 @@
 from __future__ import annotations
 
 import asyncio
-import sys
 import threading
 from collections.abc import Iterator
 from types import ModuleType
 
 import pytest
 
+from tests.pages.helpers import page_module
+
 
 @pytest.fixture
 def live() -> Iterator[ModuleType]:
-    """`pages.live`, imported for this test only.
-
-    Importing `pages` registers its routes. NiceGUI's `user` fixture re-imports page modules for
-    every app it starts, but only those it saw registered inside its own run: a copy imported here
-    and left in `sys.modules` would make every later `import pages` a no-op (and /login a 404).
-    """
-    before = set(sys.modules)
-    from pages import live as module
-
-    yield module
-    for name in set(sys.modules) - before:
-        if name.split('.')[0] == 'pages':
-            del sys.modules[name]
+    """`pages.live`, imported for this test only."""
+    with page_module('pages.live') as module:
+        yield module
 
 
 async def test_the_live_poll_ends_when_cancelled_during_a_query(
