@@ -99,7 +99,9 @@ def app_measurements(backend: str, bench: Any, args: argparse.Namespace, steps: 
         if 'app' in steps:
             print(f'== {backend} {label(bench.hiccups)}: list page over HTTP + websocket', flush=True)
             paths = {name: p.url('/r/hiccups') for name, p in queries.list_cases(bench).items()}
+            cpu = app.cpu_ms()
             out['page'] = asyncio.run(app_bench.page_requests(app.url, cookies, paths, args.repeat))
+            out['page_cpu_ms'] = (app.cpu_ms() - cpu) / (len(paths) * (args.repeat + 1))
         if 'users' in steps and args.users:
             print(f'== {backend} {label(bench.hiccups)}: {args.users} users at once', flush=True)
             users = bench.staff_users[:: max(1, len(bench.staff_users) // args.users)][: args.users]
@@ -180,6 +182,8 @@ def table(results: list[dict[str, Any]]) -> str:
             x = get(r, 'page', (('case', case),))
             cells.append(f'{_ms(x["html_ms"])} / {_ms(x["first_render_ms"])}' if x else '-')
         row(f'page (manager): {case} — HTML / rows on websocket ms', cells)
+    if any(r.get('page_cpu_ms') for r in results):
+        row('page (manager): app CPU per list opened, ms', [_ms(r.get('page_cpu_ms')) for r in results])
     for actor in ('manager', 'staff'):
         for rng in ('90 days', '365 days'):
             cells = [_ms(get(r, 'dashboard', (('actor', actor), ('range', rng)), 'total_ms')) for r in results]
@@ -221,6 +225,7 @@ def table(results: list[dict[str, Any]]) -> str:
             ('raise_p50_ms', 'raise (API) p50 ms'),
             ('raise_p95_ms', 'raise (API) p95 ms'),
             ('mb_per_client', 'MB per connected client'),
+            ('cpu_ms_per_user', 'app CPU per user (open, raise, live updates) ms'),
         ]:
             row(f'{what}: {name}', [_ms(get(r, part, key)) if get(r, part, key) is not None else '-' for r in results])
         row(

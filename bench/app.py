@@ -90,6 +90,11 @@ class App:
                 return int(line.split()[1]) / 1024
         return 0.0
 
+    def cpu_ms(self) -> float:
+        """CPU time the app process has used so far (user + system, all threads), in ms."""
+        fields = Path(f'/proc/{self.process.pid}/stat').read_text().rsplit(')', 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) * 1000 / os.sysconf('SC_CLK_TCK')
+
     def stop(self) -> None:
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
@@ -225,6 +230,7 @@ async def concurrent_users(  # noqa: PLR0915 - one scenario, read top to bottom
             tokens.append(r.json()['access_token'])
         before = await asyncio.to_thread(count)
         rss_before = app.rss_mb()
+        cpu_before = app.cpu_ms()
         clients = [Client(app.url, cookies) for _ in range(n)]
         failures: list[str] = []
         connected = asyncio.Event()
@@ -276,6 +282,7 @@ async def concurrent_users(  # noqa: PLR0915 - one scenario, read top to bottom
         await asyncio.sleep(3)  # live updates reach the open lists
         rss_after = app.rss_mb()
         after = await asyncio.to_thread(count)
+        cpu_per_user = (app.cpu_ms() - cpu_before) / n
         for c in clients:
             await c.close()
     open_ms = [c.total_ms for c in clients if c.total_ms]
@@ -291,6 +298,7 @@ async def concurrent_users(  # noqa: PLR0915 - one scenario, read top to bottom
         'rss_connected_mb': rss_connected,
         'rss_after_mb': rss_after,
         'mb_per_client': (rss_connected - rss_before) / n,
+        'cpu_ms_per_user': cpu_per_user,
         'raised_ok': len(raise_ms),
         'hiccups_before': before,
         'hiccups_after': after,

@@ -12,7 +12,6 @@ from fastapi import Request
 from nicegui import background_tasks, run, ui
 
 from models import db, query
-from models.accounts import Actor
 from models.engine import RecordType
 from models.permissions import can
 from models.query import ListParams
@@ -45,13 +44,18 @@ async def board_page(slug: str, request: Request) -> None:
     await first_paint(start())
 
 
-def _columns(actor: Actor, rt: type[RecordType], params: ListParams) -> dict[str, tuple[list[dict], int]]:
-    """Per state: the first cards (under the list's filters and visibility) and the count."""
+def _columns(user_id: int, rt: type[RecordType], params: ListParams) -> dict[str, tuple[list[dict], int]] | None:
+    """Per state: the first cards (under the list's filters and visibility) and the count, for the
+    user as they are now (None once they are signed out or inactive)."""
     out = {}
     field = rt.workflow.field.key
     tz = get_settings().tz
     subtitle = [n for n in rt.list_columns if n not in (field, rt.title_field.key)][:2]
     with db.session() as s:
+        try:
+            actor = actor_by_id(user_id, s)
+        except NotSignedIn:
+            return None
         for state, _ in rt.workflow.states:
             p = ListParams(
                 q=params.q,
@@ -94,11 +98,7 @@ class Board:
         self.area = ui.row().classes('w-full flex-nowrap overflow-x-auto gap-3 items-start')
 
     async def load(self) -> None:
-        try:
-            actor = actor_by_id(self.user_id)
-        except NotSignedIn:
-            return
-        columns = await run.io_bound(_columns, actor, self.rt, self.params)
+        columns = await run.io_bound(_columns, self.user_id, self.rt, self.params)
         if columns is None or live.gone(self.area):  # the app is stopping, or the page was closed
             return
         self.area.clear()

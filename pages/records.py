@@ -53,11 +53,11 @@ def readable(user_id: int, rt: type[RecordType]) -> Callable[[set[int]], bool]:
     """For `live.coalesced`: whether the page's reader may see any of these (new) records."""
 
     def concerns(ids: set[int]) -> bool:
-        try:
-            actor = actor_by_id(user_id)
-        except NotSignedIn:
-            return True  # the load itself shows the reader is signed out
         with db.session() as s:
+            try:
+                actor = actor_by_id(user_id, s)
+            except NotSignedIn:
+                return True  # the load itself shows the reader is signed out
             return sees_all(s, actor, rt) or sees_any(s, actor, rt, ids)
 
     return concerns
@@ -73,17 +73,17 @@ def table_rows(session: Any, rt: type[RecordType], records: list[Any], names: li
 def _fetch(user_id: int, rt: type[RecordType], params: ListParams) -> tuple[list[dict], int, bool] | None:
     """The rows and count of a list for its user now (None once they are signed out or inactive);
     identical lists open at the same time share one read (`changes.shared`)."""
-    try:
-        actor = actor_by_id(user_id)
-    except NotSignedIn:
-        return None
+    with db.session() as s:  # one connection for the reader and their rows: this runs per open list per change
+        try:
+            actor = actor_by_id(user_id, s)
+        except NotSignedIn:
+            return None
 
-    def read() -> tuple[list[dict], int, bool]:
-        records = query.page(s, actor, rt, params)
-        rows = table_rows(s, rt, records, params.visible_columns(rt))
-        return (rows, *query.count(s, actor, rt, params))
+        def read() -> tuple[list[dict], int, bool]:
+            records = query.page(s, actor, rt, params)
+            rows = table_rows(s, rt, records, params.visible_columns(rt))
+            return (rows, *query.count(s, actor, rt, params))
 
-    with db.session() as s:
         return changes.shared(s, query.result_key(s, actor, rt, params), read)
 
 

@@ -15,6 +15,7 @@ from urllib.parse import quote
 from fastapi import Request
 from fastapi.responses import RedirectResponse
 from nicegui import app, run, ui
+from sqlalchemy.orm import Session
 from starlette.middleware.base import BaseHTTPMiddleware
 
 from models import db
@@ -76,10 +77,13 @@ def current_actor() -> Actor:
     return actor
 
 
-def actor_by_id(user_id: int) -> Actor:
-    """A user as they are now; for work outside a request, e.g. a live refresh of an open page."""
-    with db.session() as s:  # every open page reads its reader on each change
-        actor = Actor.load(s, user_id)
+def actor_by_id(user_id: int, session: Session | None = None) -> Actor:
+    """A user as they are now; for work outside a request, e.g. a live refresh of an open page.
+    Read in `session` when given: the refresh's own reads then share its connection."""
+    if session is None:
+        with db.session() as s:
+            return actor_by_id(user_id, s)
+    actor = Actor.load(session, user_id)
     if actor is None:
         raise NotSignedIn
     return actor
