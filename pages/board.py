@@ -19,7 +19,8 @@ from models.settings import get_settings
 from models.values import display, ref_titles
 from pages import live
 from pages.layout import first_paint, frame
-from pages.records import readable, record_type
+from pages.readers import Reader
+from pages.records import record_type
 from pages.session import NotSignedIn, actor_by_id, current_actor, page
 from pages.workflow import transition_dialog
 
@@ -88,7 +89,7 @@ class Board:
         self.user_id = user_id
         self.params = params
         self.dragged: dict[str, Any] | None = None
-        self.reload = live.coalesced(self.load, f'board {rt.slug}', readable(user_id, rt))
+        self.reload = live.coalesced(self.load, f'board {rt.slug}', Reader(user_id, rt))
         with ui.row().classes('w-full items-center'):
             ui.label(f'{rt.label_plural} board').classes('text-xl font-medium')
             ui.space()

@@ -4,7 +4,6 @@ saved views, export and live updates, all kept in the URL."""
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
 from typing import Any
 
 from fastapi import Request
@@ -13,13 +12,14 @@ from nicegui import run, ui
 from models import changes, db, query, views
 from models.accounts import Actor
 from models.engine import REGISTRY, RecordType
-from models.permissions import NotFound, can, require, sees_all, sees_any
+from models.permissions import NotFound, can, require
 from models.query import ListParams, filterable
 from models.settings import get_settings
 from models.values import display, ref_titles
 from pages import live
 from pages.forms import options_for
 from pages.layout import first_paint, frame
+from pages.readers import Reader
 from pages.session import NotSignedIn, act, actor_by_id, current_actor, export_path, page
 
 
@@ -47,20 +47,6 @@ async def list_page(slug: str, request: Request) -> None:
         live.on_change(rt.slug, view.reload)  # after the first load, so that no reload races it
 
     await first_paint(start())
-
-
-def readable(user_id: int, rt: type[RecordType]) -> Callable[[set[int]], bool]:
-    """For `live.coalesced`: whether the page's reader may see any of these (new) records."""
-
-    def concerns(ids: set[int]) -> bool:
-        with db.session() as s:
-            try:
-                actor = actor_by_id(user_id, s)
-            except NotSignedIn:
-                return True  # the load itself shows the reader is signed out
-            return sees_all(s, actor, rt) or sees_any(s, actor, rt, ids)
-
-    return concerns
 
 
 def table_rows(session: Any, rt: type[RecordType], records: list[Any], names: list[str]) -> list[dict[str, Any]]:
@@ -95,7 +81,7 @@ class RecordList:
         self.user_id = actor.id
         self.params = params
         self.base = f'/r/{rt.slug}'
-        self.reload = live.coalesced(self.load, f'reload {rt.slug}', readable(actor.id, rt))
+        self.reload = live.coalesced(self.load, f'reload {rt.slug}', Reader(actor.id, rt))
         with db.session() as s:
             self.may_create = can(s, actor, rt, 'create')
             self.may_export = can(s, actor, rt, 'export')

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import sys
@@ -11,7 +12,7 @@ from pathlib import Path
 import pytest
 from nicegui import app as nicegui_app
 from nicegui.app.app import State
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import make_url
 
 from models import db, migrate, permissions
@@ -100,6 +101,21 @@ def make_user(email: str, *roles: str, department_id: int | None = None, passwor
         s.add(user)
         s.flush()
         return Actor.of(user)
+
+
+@contextlib.contextmanager
+def statements() -> Iterator[list[str]]:
+    """The SQL statements sent to the database inside the block, in order."""
+    seen: list[str] = []
+
+    def listener(_conn, _cursor, statement: str, *_rest) -> None:
+        seen.append(statement)
+
+    event.listen(db.engine(), 'before_cursor_execute', listener)
+    try:
+        yield seen
+    finally:
+        event.remove(db.engine(), 'before_cursor_execute', listener)
 
 
 @pytest.fixture

@@ -157,14 +157,14 @@ def notify(session: Session, hiccup: Hiccup, action: str) -> None:
     """Tell the people concerned, but only those who may see this hiccup (confidential ones too)."""
     from models import notifications
     from models.hiccups.types import Hiccups
-    from models.permissions import may_see
+    from models.permissions import seers
 
     if action not in _MESSAGES:
         return
     session.flush()
     subject, body, who = _MESSAGES[action]
-    users = session.scalars(select(User).where(User.id.in_(_recipients(session, hiccup, who))))
-    allowed = [u.id for u in users if u.active and may_see(session, Actor.of(u), Hiccups, hiccup.id)]
+    users = list(Actor.load_many(session, _recipients(session, hiccup, who)).values())  # the active ones
+    allowed = sorted(users[p].id for p in seers(session, users, Hiccups, [hiccup.id])[hiccup.id])
     values = _message_values(session, hiccup)
     subject, body = subject.format(**values), body.format(**values)
     notifications.send(

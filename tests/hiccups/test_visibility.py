@@ -5,12 +5,15 @@ from __future__ import annotations
 import pytest
 from openpyxl import load_workbook
 
-from models import changes, db, query, records
+from models import changes, db, permissions, query, records
+from models.accounts import User
 from models.hiccups import Hiccups
-from models.permissions import NotFound, invalidate, may_see, sees_all, sees_any, set_permission
+from models.permissions import NotFound, invalidate, may_see, seers, set_permission
 from models.query import ListParams
 from reports.export import export_list
+from tests.conftest import statements
 from tests.hiccups.conftest import Lab, hiccup_data
+from tests.pages.helpers import page_module
 
 PNG = b'\x89PNG\r\n\x1a\n' + b'\x00' * 64
 
@@ -110,7 +113,7 @@ def test_open_lists_reload_for_a_new_hiccup_only_where_its_reader_may_see_it(lab
     new = made[0]
     assert found == {'hiccups': {new}}
     with db.session() as s:
-        sees = {who: sees_any(s, getattr(lab, who), Hiccups, {new}) for who in EXPECTED}
+        sees = {who: may_see(s, getattr(lab, who), Hiccups, new) for who in EXPECTED}
     assert sees == {who: 'Bio open' in titles for who, titles in EXPECTED.items()}  # the biochemistry readers
     assert _markers(lambda s: records.comment(s, lab.bio_hod, Hiccups, new, 'Looking into it')) == {'hiccups': {new}}
 
@@ -121,16 +124,59 @@ def test_open_lists_reload_for_a_new_hiccup_only_where_its_reader_may_see_it(lab
     moved = _markers(move)
     assert moved == {'hiccups': None}  # to haematology: their lists must see it arrive, biochemistry's leave
     with db.session() as s:
-        assert sees_any(s, lab.staff, Hiccups, {new}) and not sees_any(s, lab.bio_hod, Hiccups, {new})
+        assert may_see(s, lab.staff, Hiccups, new) and not may_see(s, lab.bio_hod, Hiccups, new)
 
 
-def test_only_those_who_see_every_hiccup_are_spared_the_check_of_new_ones(lab: Lab, hiccups: dict[str, int]) -> None:
-    """An open list of a reader who may see every hiccup reloads for any new one without asking the database."""
-    with db.session() as s:
-        spared = {who for who in EXPECTED if sees_all(s, getattr(lab, who), Hiccups)}
-    assert spared == {who for who, titles in EXPECTED.items() if titles == EXPECTED['manager']}  # managers, admins
+TITLES = {'haem': 'Haem open', 'secret': 'Haem secret', 'bio': 'Bio open'}
+
+
+def test_many_readers_are_told_who_sees_each_hiccup_in_one_query_per_batch(
+    lab: Lab, hiccups: dict[str, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`seers` answers for every reader and record as asking each reader would, a batch of readers a query."""
+    monkeypatch.setattr(permissions, 'UNION_MAX', 3)
+    readers = list(EXPECTED)
+    with db.session() as s, statements() as sent:
+        seen = seers(s, [getattr(lab, who) for who in readers], Hiccups, [*hiccups.values(), 999_999])
+    assert len(reads(sent)) == 3  # seven readers, three a statement
+    assert {name: {readers[p] for p in seen[i]} for name, i in hiccups.items()} == {
+        name: {who for who in readers if title in EXPECTED[who]} for name, title in TITLES.items()
+    }
+    assert seen[999_999] == set()  # no such hiccup: nobody sees it
     with db.session() as s:
         set_permission(s, lab.admin, 'management', Hiccups, 'view', False)
     invalidate()
     with db.session() as s:
-        assert not sees_all(s, lab.manager, Hiccups)  # no view permission: sees nothing, so not everything
+        assert seers(s, [lab.manager, lab.admin], Hiccups, hiccups.values())[hiccups['haem']] == {1}  # not the manager
+
+
+def test_the_first_open_page_to_ask_about_a_new_hiccup_asks_for_every_open_page(
+    lab: Lab, hiccups: dict[str, int]
+) -> None:
+    """Every open list asks whether a new hiccup concerns its reader: the first asks the database for
+    all of them (their users in one query, their visibility in one more), the others are answered."""
+    with page_module('pages.readers') as readers:
+        pages = {who: readers.Reader(getattr(lab, who).id, Hiccups) for who in EXPECTED}
+        with statements() as sent:
+            first = pages['staff']({hiccups['secret']})
+        assert first and len(reads(sent)) == 2  # the readers, then one union of their visibility rules
+        with statements() as sent:
+            answers = {who: page({hiccups['secret']}) for who, page in pages.items()}
+        assert reads(sent) == []
+        assert answers == {who: 'Haem secret' in titles for who, titles in EXPECTED.items()}
+        with statements() as sent:
+            bio = {who: page({hiccups['bio']}) for who, page in pages.items()}
+        assert len(reads(sent)) == 2 and bio == {who: 'Bio open' in titles for who, titles in EXPECTED.items()}
+
+
+def reads(sent: list[str]) -> list[str]:
+    """The statements that read users or records (not the permission matrix, cached for a few seconds)."""
+    return [q for q in sent if 'role_permissions' not in q]
+
+
+def test_an_open_page_whose_reader_was_deactivated_reloads_to_show_them_out(lab: Lab, hiccups: dict[str, int]) -> None:
+    with db.session() as s:
+        s.get(User, lab.bio_staff.id).active = False
+    with page_module('pages.readers') as readers:
+        assert readers.Reader(lab.bio_staff.id, Hiccups)({hiccups['haem']})  # would not see it, but must reload
+        assert not readers.Reader(lab.other_staff.id, Hiccups)({hiccups['bio']})

@@ -21,6 +21,7 @@ from models.query import ListParams
 from models.settings import get_settings
 from reports import hiccup_stats as stats
 from reports.hiccup_stats import CHARTS, Filters
+from tests.conftest import statements
 from tests.hiccups.conftest import Lab, hiccup_data, lab  # noqa: F401
 
 D = dt.date
@@ -283,16 +284,9 @@ def test_a_chart_exports_its_rows_to_excel_with_an_audit_row(lab: Lab, known, tm
 
 def test_hiccup_rows_are_never_loaded(lab: Lab, known):
     """Only aggregates come back: no query selects the hiccups' text columns."""
-    from sqlalchemy import event
-
-    seen: list[str] = []
-    listener = lambda *a: seen.append(a[2])  # noqa: E731 - (conn, cursor, statement, ...)
-    event.listen(db.engine(), 'before_cursor_execute', listener)
-    try:
+    with statements() as seen:
         for key in CHARTS:
             data(key, lab.manager)
-    finally:
-        event.remove(db.engine(), 'before_cursor_execute', listener)
     assert seen
     assert not [q for q in seen if 'hiccups.description' in q or 'hiccups.title' in q]
     assert Hiccup.__tablename__ in ' '.join(seen)
