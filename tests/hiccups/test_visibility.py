@@ -11,7 +11,7 @@ from models.hiccups import Hiccups
 from models.permissions import NotFound, invalidate, may_see, seers, set_permission
 from models.query import ListParams
 from reports.export import export_list
-from tests.conftest import statements
+from tests.conftest import make_user, statements
 from tests.hiccups.conftest import Lab, hiccup_data
 from tests.pages.helpers import page_module
 
@@ -167,6 +167,8 @@ def test_the_first_open_page_to_ask_about_a_new_hiccup_asks_for_every_open_page(
         with statements() as sent:
             bio = {who: page({hiccups['bio']}) for who, page in pages.items()}
         assert len(reads(sent)) == 2 and bio == {who: 'Bio open' in titles for who, titles in EXPECTED.items()}
+        late = readers.Reader(make_user('late@lab.test', 'staff', department_id=lab.bio).id, Hiccups)
+        assert late({hiccups['bio']})  # opened after the others were answered: asked anew, not left out
 
 
 def reads(sent: list[str]) -> list[str]:
