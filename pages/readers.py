@@ -48,7 +48,8 @@ class Reader:
 
 def _concerned(rt: type[RecordType], ids: Collection[int], user_id: int) -> list[frozenset[int]]:
     """Per record: the users it concerns, among at least the readers open now and `user_id`."""
-    keys = [(db.generation(), rt.slug, record_id) for record_id in ids]
+    generation = db.generation()
+    keys = [(generation, rt.slug, record_id) for record_id in ids]
     with _batch_lock:
         now = time.monotonic()
         for key in [k for k, (at, *_) in _answers.items() if now - at > KEEP_SECONDS]:
@@ -58,7 +59,7 @@ def _concerned(rt: type[RecordType], ids: Collection[int], user_id: int) -> list
             with _open_lock:
                 users = frozenset({reader.user_id for reader in _open[rt.slug]} | {user_id})
             for record_id, concerned in _ask(rt, users, missing).items():
-                _answers[(db.generation(), rt.slug, record_id)] = (now, users, concerned)
+                _answers[(generation, rt.slug, record_id)] = (now, users, concerned)
         return [_answers[key][2] for key in keys]
 
 
