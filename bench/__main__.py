@@ -188,6 +188,9 @@ def table(results: list[dict[str, Any]]) -> str:
         for rng in ('90 days', '365 days'):
             cells = [_ms(get(r, 'dashboard', (('actor', actor), ('range', rng)), 'total_ms')) for r in results]
             row(f'dashboard {actor}, {rng}, all charts — ms', cells)
+            cells = [_ms(get(r, 'dashboard', (('actor', actor), ('range', rng)), 'parallel_ms')) for r in results]
+            if any(c != '-' for c in cells):
+                row(f'dashboard {actor}, {rng}, all charts side by side as the page loads them — ms', cells)
     for r in results:  # the reference searched differs per database: one row for all
         for x in r.get('search') or []:
             x['label'] = 'a reference' if x['q'].startswith('HIC-') else f'"{x["q"]}"'
