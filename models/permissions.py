@@ -132,8 +132,3 @@ def seers(
         for position, record_id in session.execute(union_all(*parts)):
             seen[record_id].add(position)
     return seen
-
-
-def may_see(session: Session, actor: Actor, rt: type[RecordType], record_id: int) -> bool:
-    """Whether `actor` may see this record."""
-    return bool(seers(session, [actor], rt, [record_id])[record_id])
