@@ -28,6 +28,7 @@ T = TypeVar('T')
 SHARED_SECONDS = 2.0
 SHARED_MAX = 512
 _shared: OrderedDict[tuple, tuple[float, Any]] = OrderedDict()
+_running: dict[tuple, threading.Event] = {}  # reads under way, set when done
 _shared_lock = threading.Lock()
 
 
@@ -83,17 +84,35 @@ def shared(session: Session, key: Hashable, compute: Callable[[], T]) -> T:
     (equal `key`: the whole SELECT with its values, visibility included, so no reader gets rows of
     another's rule) share one result instead of a hundred reads. The result is keyed by the newest
     marker, read in `session` before `compute` reads, so a result is only ever reused for a read that
-    would have seen no newer change; and it is served for `SHARED_SECONDS` at most."""
+    would have seen no newer change; and it is served for `SHARED_SECONDS` at most. A read that
+    arrives while an identical one is under way waits for its result (the charts of a dashboard,
+    which load side by side, share one read this way); if that one fails, the next reads anew."""
     full = (db.generation(), latest_id(session), key)
-    now = time.monotonic()
-    with _shared_lock:
-        hit = _shared.get(full)
-        if hit is not None and now - hit[0] < SHARED_SECONDS:
-            return hit[1]
-    value = compute()
-    with _shared_lock:
-        _shared[full] = (now, value)
-        _shared.move_to_end(full)
-        while len(_shared) > SHARED_MAX:
-            _shared.popitem(last=False)
+    while True:
+        with _shared_lock:
+            hit = _shared.get(full)
+            if hit is not None and time.monotonic() - hit[0] < SHARED_SECONDS:
+                return hit[1]
+            running = _running.get(full)
+            if running is None:
+                _running[full] = threading.Event()
+                break
+        running.wait()
+    started = time.monotonic()
+    try:
+        value = compute()
+        with _shared_lock:
+            _shared[full] = (started, value)
+            _shared.move_to_end(full)
+            while len(_shared) > SHARED_MAX:
+                _shared.popitem(last=False)
+    finally:
+        with _shared_lock:
+            _running.pop(full).set()
     return value
+
+
+def forget_shared() -> None:
+    """Drop every shared result: the next read of each key reads the database (for measuring reads)."""
+    with _shared_lock:
+        _shared.clear()

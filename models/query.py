@@ -198,9 +198,19 @@ def _sorted(rt: type[RecordType], stmt: Select[Any], sort: str) -> Select[Any]:
 def result_key(session: Session, actor: Actor, rt: type[RecordType], p: ListParams) -> tuple:
     """Equal for two readers exactly when their page and count are the same rows: the SELECT as the
     database gets it (visibility rule included) with its values, and the page."""
-    compiled = build(session, actor, rt, p).compile(dialect=session.get_bind().dialect)
-    values = tuple(sorted((name, repr(value)) for name, value in compiled.params.items()))
-    return (rt.slug, str(compiled), values, p.page, p.per_page, tuple(p.visible_columns(rt)))
+    return (
+        rt.slug,
+        *statement_key(session, build(session, actor, rt, p)),
+        p.page,
+        p.per_page,
+        tuple(p.visible_columns(rt)),
+    )
+
+
+def statement_key(session: Session, stmt: Any) -> tuple[str, tuple]:
+    """The statement as the database gets it, and its values: equal keys read the same rows."""
+    compiled = stmt.compile(dialect=session.get_bind().dialect)
+    return str(compiled), tuple(sorted((name, repr(value)) for name, value in compiled.params.items()))
 
 
 def page(session: Session, actor: Actor, rt: type[RecordType], p: ListParams) -> list[Any]:

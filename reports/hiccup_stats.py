@@ -3,9 +3,10 @@
 Every query starts from `models.permissions.visible_query`, so a user's charts count only
 the hiccups they may see (confidential ones included), and narrows it to hiccups that
 *occurred* between two local dates (settings TIMEZONE, both days included) in the chosen
-departments. Only aggregates leave the database: counts per bucket, per department or per
-category, and for the time percentiles at most four ranked durations per department.
-Nothing here loads hiccup rows, so the charts stay fast with a million of them.
+departments. Only aggregates leave the database: one `tally` of counts per bucket, department
+and category, which every count chart sums (the range is read once for all of them), and for
+the time percentiles at most four ranked durations per department. Nothing here loads hiccup
+rows, so the charts stay fast with a million of them.
 
 Each chart is one data function ``(session, actor, *, start, end, department_ids) -> DataFrame``
 and, except the headline counts, one figure builder ``(DataFrame, ...) -> go.Figure``; `CHARTS`
@@ -34,14 +35,14 @@ import plotly.graph_objects as go
 from sqlalchemy import Select, and_, case, func, literal, literal_column, or_, select
 from sqlalchemy.orm import Session
 
-from models import audit, db
+from models import audit, changes, db
 from models.accounts import Actor
 from models.base import utcnow
 from models.engine import RecordType
 from models.hiccups import Hiccup, Hiccups
 from models.lookups import Category, Department
 from models.permissions import require, visible_query
-from models.query import ListParams
+from models.query import ListParams, statement_key
 from models.settings import get_settings
 from reports import xlsx
 
@@ -181,18 +182,53 @@ def _frame(rows: list[dict[str, Any]], columns: Sequence[str]) -> pd.DataFrame:
 # ---- data: one function per chart ----
 
 
+TALLY_COUNTS = ['hiccups', 'open', 'overdue', 'responded', 'closed']
+TALLY_COUNTS += ['response_met', 'response_missed', 'closure_met', 'closure_missed']
+
+
+def tally(session: Session, actor: Actor, start: dt.date, end: dt.date, department_ids: Sequence[int]) -> pd.DataFrame:
+    """The range's visible hiccups counted per bucket (``b``, an index into `buckets`), department and
+    category: how many, how many open and overdue, responded and closed, and SLA clocks met and missed
+    (see `_met_missed`). Every count chart is a sum over this frame, so the dashboard reads the range
+    once for all of them: charts loading side by side share one read (`changes.shared`, keyed by the
+    SELECT of the visible range, so only readers of the same rows share it). Do not change the frame."""
+    base = scope(session, actor, start, end, department_ids)
+    return changes.shared(
+        session, ('hiccup tally', *statement_key(session, base)), lambda: _tally(session, base, start, end)
+    )
+
+
+def _tally(session: Session, base: Select, start: dt.date, end: dt.date) -> pd.DataFrame:
+    spans = buckets(start, end)
+    now = utcnow()
+    flags = [
+        Hiccup.status.in_(OPEN_STATES),
+        Hiccup.overdue,
+        Hiccup.responded_at.is_not(None),
+        Hiccup.closed_at.is_not(None),
+        *_met_missed(Hiccup.responded_at, Hiccup.response_due_at, now),
+        *_met_missed(Hiccup.closed_at, Hiccup.closure_due_at, now),
+    ]
+    bucket = _bucket_of(Hiccup.occurred_at, [_utc(b.first) for b in spans], 0, len(spans))
+    keys = [bucket.label('b'), Hiccup.department_id.label('department_id'), Hiccup.category_id.label('category_id')]
+    columns = [case((flag, 1), else_=0).label(name) for flag, name in zip(flags, TALLY_COUNTS[1:], strict=True)]
+    inner = _columns(base, *keys, *columns).subquery()
+    groups = [inner.c.b, inner.c.department_id, inner.c.category_id]
+    sums = [func.count(), *(func.sum(inner.c[name]) for name in TALLY_COUNTS[1:])]
+    rows = session.execute(select(*groups, *sums).group_by(*groups)).all()
+    return pd.DataFrame(
+        [tuple(map(int, r)) for r in rows], columns=['b', 'department_id', 'category_id', *TALLY_COUNTS]
+    )
+
+
+def _sums(df: pd.DataFrame, by: Sequence[str], columns: Sequence[str]) -> pd.DataFrame:
+    """`columns` summed per `by`, as a new frame with `by` as columns."""
+    return df.groupby(list(by), sort=True)[list(columns)].sum().reset_index()
+
+
 def headline(session: Session, actor: Actor, *, start: dt.date, end: dt.date, department_ids=()) -> pd.DataFrame:
     """Total, open (not closed, escalated or followed up) and overdue counts: one row each."""
-    base = scope(session, actor, start, end, department_ids)
-    is_open = Hiccup.status.in_(OPEN_STATES)
-    row = session.execute(
-        _columns(
-            base,
-            func.count(),
-            func.coalesce(func.sum(case((is_open, 1), else_=0)), 0),
-            func.coalesce(func.sum(case((Hiccup.overdue, 1), else_=0)), 0),
-        )
-    ).one()
+    counts = tally(session, actor, start, end, department_ids)[['hiccups', 'open', 'overdue']].sum()
     links = [
         list_url(start, end, department_ids),
         list_url(start, end, department_ids, status='|'.join(OPEN_STATES)),
@@ -200,7 +236,7 @@ def headline(session: Session, actor: Actor, *, start: dt.date, end: dt.date, de
     ]
     rows = [
         {'measure': m, 'hiccups': int(n), 'link': u}
-        for m, n, u in zip(('Total', 'Open', 'Overdue'), row, links, strict=True)
+        for m, n, u in zip(('Total', 'Open', 'Overdue'), counts, links, strict=True)
     ]
     return _frame(rows, ['measure', 'hiccups', 'link'])
 
@@ -219,17 +255,15 @@ def _bucket_of(column: Any, starts: Sequence[dt.datetime], low: int, high: int) 
     )
 
 
-def _over_time(session: Session, actor: Actor, key: Any, model: Any, start, end, department_ids) -> pd.DataFrame:
-    """Counts per bucket and `key` (a department or category column): one grouped query."""
+def _over_time(session: Session, actor: Actor, key: str, model: Any, start, end, department_ids) -> pd.DataFrame:
+    """Counts per bucket and `key` (the tally's department or category column)."""
     spans = buckets(start, end)
-    bucket = _bucket_of(Hiccup.occurred_at, [_utc(b.first) for b in spans], 0, len(spans))
-    inner = _columns(scope(session, actor, start, end, department_ids), bucket.label('b'), key.label('k')).subquery()
-    stmt = select(inner.c.b, inner.c.k, func.count()).group_by(inner.c.b, inner.c.k).order_by(inner.c.b, inner.c.k)
-    counts = session.execute(stmt).all()
-    names = _names(session, model, (k for _, k, _ in counts))
+    counts = _sums(tally(session, actor, start, end, department_ids), ['b', key], ['hiccups'])
+    counts = counts[counts['hiccups'] > 0]
+    names = _names(session, model, counts[key])
     rows = []
-    for b, k, n in counts:
-        span = spans[int(b)]
+    for b, k, n in zip(*(counts[c].tolist() for c in ('b', key, 'hiccups')), strict=True):
+        span = spans[b]
         if model is Category:
             link = list_url(span.first, span.last, department_ids, category_id=k)
         else:
@@ -241,12 +275,12 @@ def _over_time(session: Session, actor: Actor, key: Any, model: Any, start, end,
 
 def by_department_over_time(session, actor, *, start, end, department_ids=()) -> pd.DataFrame:
     """Hiccups per department per week or month (see `buckets`)."""
-    return _over_time(session, actor, Hiccup.department_id, Department, start, end, department_ids)
+    return _over_time(session, actor, 'department_id', Department, start, end, department_ids)
 
 
 def by_category_over_time(session, actor, *, start, end, department_ids=()) -> pd.DataFrame:
     """Hiccups per category per week or month (see `buckets`)."""
-    return _over_time(session, actor, Hiccup.category_id, Category, start, end, department_ids)
+    return _over_time(session, actor, 'category_id', Category, start, end, department_ids)
 
 
 def _ranks(n: int) -> set[int]:
@@ -267,19 +301,20 @@ def _quantile(ranked: Mapping[int, float], n: int, q: Fraction) -> float:
 def _duration_quantiles(session: Session, base: Select, finish: Any, counts: Mapping[int, int]) -> dict[int, dict]:
     """department → {quantile name: hours from raised to `finish`}, for departments with `counts` > 0.
 
-    The database sorts the durations per department (a window function) and returns only the
-    ranks each quantile needs: at most four rows per department, however many hiccups.
-    """
+    The database computes each duration once (the inner SELECT), sorts them per department (a window
+    function) and returns only the ranks each quantile needs: at most four rows per department,
+    however many hiccups."""
     counts = {d: n for d, n in counts.items() if n}
     if not counts:
         return {}
     hours = duration_hours(session, Hiccup.created_at, finish)
-    ranked = _columns(
+    timed = _columns(
         base.where(hours.is_not(None)),  # not `finish IS NOT NULL`: MariaDB would pick finish's index
         Hiccup.department_id.label('d'),
         hours.label('hours'),
-        func.row_number().over(partition_by=Hiccup.department_id, order_by=hours).label('rn'),
     ).subquery()
+    position = func.row_number().over(partition_by=timed.c.d, order_by=timed.c.hours)
+    ranked = select(timed.c.d, timed.c.hours, position.label('rn')).subquery()
     wanted = or_(*(and_(ranked.c.d == d, ranked.c.rn.in_(sorted(_ranks(n)))) for d, n in counts.items()))
     found: dict[int, dict[int, float]] = {d: {} for d in counts}
     for d, rank, value in session.execute(select(ranked.c.d, ranked.c.rn, ranked.c.hours).where(wanted)):
@@ -329,20 +364,15 @@ SLA_COLUMNS += ['closure_met', 'closure_missed', 'closure_pct', 'link']
 
 
 def _met_missed(done: Any, due: Any, now: dt.datetime) -> tuple[Any, Any]:
-    met = and_(done.is_not(None), done <= due)
-    missed = or_(done > due, and_(done.is_(None), due < now))
-    return (func.coalesce(func.sum(case((c, 1), else_=0)), 0) for c in (met, missed))
+    """Whether a clock was met (done by its due time) and whether it was missed (done later, or still
+    not done past due): two conditions."""
+    return and_(done.is_not(None), done <= due), or_(done > due, and_(done.is_(None), due < now))
 
 
 def sla_compliance(session, actor, *, start, end, department_ids=()) -> pd.DataFrame:
     """Per department: response and closure clocks met and missed, and the % met of those decided."""
-    now = utcnow()
-    columns = [Hiccup.department_id]
-    columns += _met_missed(Hiccup.responded_at, Hiccup.response_due_at, now)
-    columns += _met_missed(Hiccup.closed_at, Hiccup.closure_due_at, now)
-    stmt = _columns(scope(session, actor, start, end, department_ids), *columns).group_by(Hiccup.department_id)
-    names = ['department_id', 'response_met', 'response_missed', 'closure_met', 'closure_missed']
-    df = pd.DataFrame([tuple(map(int, r)) for r in session.execute(stmt)], columns=names)
+    names = ['response_met', 'response_missed', 'closure_met', 'closure_missed']
+    df = _sums(tally(session, actor, start, end, department_ids), ['department_id'], names)
     for clock in ('response', 'closure'):
         decided = df[f'{clock}_met'] + df[f'{clock}_missed']
         df[f'{clock}_pct'] = (100.0 * df[f'{clock}_met'] / decided.where(decided > 0)).astype(float)
@@ -354,16 +384,12 @@ PARETO_COLUMNS = ['category_id', 'category', 'hiccups', 'share_pct', 'cumulative
 
 def category_pareto(session, actor, *, start, end, department_ids=()) -> pd.DataFrame:
     """Hiccups per category, most first, with each one's share and the running total in %."""
-    stmt = (
-        _columns(scope(session, actor, start, end, department_ids), Hiccup.category_id, func.count().label('n'))
-        .group_by(Hiccup.category_id)
-        .order_by(func.count().desc(), Hiccup.category_id)
-    )
-    counts = session.execute(stmt).all()
-    names = _names(session, Category, (c for c, _ in counts))
-    total = sum(n for _, n in counts) or 1
+    counts = _sums(tally(session, actor, start, end, department_ids), ['category_id'], ['hiccups'])
+    counts = counts.sort_values(['hiccups', 'category_id'], ascending=[False, True], kind='stable')
+    names = _names(session, Category, counts['category_id'])
+    total = int(counts['hiccups'].sum()) or 1
     rows, running = [], 0
-    for c, n in counts:
+    for c, n in zip(counts['category_id'].tolist(), counts['hiccups'].tolist(), strict=True):
         running += n
         link = list_url(start, end, department_ids, category_id=c)
         share, cumulative = round(100.0 * n / total, 1), round(100.0 * running / total, 1)
@@ -392,12 +418,13 @@ def over_time_figure(df: pd.DataFrame, start: dt.date, end: dt.date) -> go.Figur
     labels = [b.label for b in buckets(start, end)]
     fig = go.Figure()
     for name, part in df.groupby('name', sort=True):
-        by_label = part.set_index('period')
+        counts = dict(zip(part['period'], part['hiccups'].tolist(), strict=True))
+        links = dict(zip(part['period'], part['link'], strict=True))
         fig.add_bar(
             name=str(name),
             x=labels,
-            y=[int(by_label['hiccups'].get(lbl, 0)) for lbl in labels],
-            customdata=[by_label['link'].get(lbl) for lbl in labels],
+            y=[counts.get(lbl, 0) for lbl in labels],
+            customdata=[links.get(lbl) for lbl in labels],
             hovertemplate='%{x}: %{y}<extra>%{fullData.name}</extra>',
         )
     axis = {'type': 'category', 'categoryarray': labels}

@@ -290,3 +290,18 @@ def test_hiccup_rows_are_never_loaded(lab: Lab, known):
     assert seen
     assert not [q for q in seen if 'hiccups.description' in q or 'hiccups.title' in q]
     assert Hiccup.__tablename__ in ' '.join(seen)
+
+
+def test_the_count_charts_read_the_range_once_and_only_for_readers_of_the_same_rows(lab: Lab, known):
+    """Headline, both charts over time, SLA and Pareto are sums over one grouped read of the range;
+    a reader under another visibility rule gets a read of their own."""
+    counts = ('headline', 'departments', 'categories', 'sla', 'pareto')
+    with statements() as seen:
+        frames = {key: data(key, lab.manager) for key in counts}
+    assert list(frames['headline']['hiccups']) == [6, 3, 1]
+    assert [frames[key]['hiccups'].sum() for key in ('departments', 'categories', 'pareto')] == [6, 6, 6]
+    assert frames['sla'][['response_met', 'response_missed']].sum().tolist() == [3, 2]
+    assert len([q for q in seen if 'FROM hiccups' in q]) == 1
+    with statements() as seen:
+        assert list(data('headline', lab.hod)['hiccups']) == [3, 0, 0]
+    assert len([q for q in seen if 'FROM hiccups' in q]) == 1
