@@ -28,7 +28,7 @@ T = TypeVar('T')
 SHARED_SECONDS = 2.0
 SHARED_MAX = 512
 _shared: OrderedDict[tuple, tuple[float, Any]] = OrderedDict()
-_running: dict[tuple, threading.Event] = {}  # reads under way, set when done
+_running: dict[tuple, _Read] = {}  # reads under way
 _shared_lock = threading.Lock()
 
 
@@ -93,23 +93,38 @@ def shared(session: Session, key: Hashable, compute: Callable[[], T]) -> T:
             hit = _shared.get(full)
             if hit is not None and time.monotonic() - hit[0] < SHARED_SECONDS:
                 return hit[1]
-            running = _running.get(full)
-            if running is None:
-                _running[full] = threading.Event()
+            read = _running.get(full)
+            if read is None:
+                read = _running[full] = _Read()
                 break
-        running.wait()
+        read.done.wait()
+        if read.ok:  # however long it took: it began after this reader arrived at the same marker
+            return read.value
     started = time.monotonic()
     try:
-        value = compute()
+        read.value = compute()
+        read.ok = True
         with _shared_lock:
-            _shared[full] = (started, value)
+            _shared[full] = (started, read.value)
             _shared.move_to_end(full)
             while len(_shared) > SHARED_MAX:
                 _shared.popitem(last=False)
+        return read.value
     finally:
         with _shared_lock:
-            _running.pop(full).set()
-    return value
+            del _running[full]
+        read.done.set()
+
+
+class _Read:
+    """A read under way in `shared`: those waiting for it take its value once `done` is set and `ok`."""
+
+    __slots__ = ('done', 'ok', 'value')
+
+    def __init__(self) -> None:
+        self.done = threading.Event()
+        self.ok = False
+        self.value: Any = None
 
 
 def forget_shared() -> None:
