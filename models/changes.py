@@ -23,9 +23,12 @@ from models import db
 from models.base import Base, utcnow
 
 T = TypeVar('T')
-#: How long a shared read result is served at most, even when no marker has arrived since (a write
-#: that bypassed the engine shows within this time).
+#: How long a stored shared result is served at most, even when no marker has arrived since (a write
+#: that bypassed the engine shows within this time, plus the time of a read under way that it waited for).
 SHARED_SECONDS = 2.0
+#: How long a read waits for an identical one under way before it reads itself (a read that hangs
+#: must not hang every reader of the same rows with it).
+WAIT_SECONDS = 10.0
 SHARED_MAX = 512
 _shared: OrderedDict[tuple, tuple[float, Any]] = OrderedDict()
 _running: dict[tuple, _Read] = {}  # reads under way
@@ -84,26 +87,29 @@ def shared(session: Session, key: Hashable, compute: Callable[[], T]) -> T:
     (equal `key`: the whole SELECT with its values, visibility included, so no reader gets rows of
     another's rule) share one result instead of a hundred reads. The result is keyed by the newest
     marker, read in `session` before `compute` reads, so a result is only ever reused for a read that
-    would have seen no newer change; and it is served for `SHARED_SECONDS` at most. A read that
-    arrives while an identical one is under way waits for its result (the charts of a dashboard,
-    which load side by side, share one read this way); if that one fails, the next reads anew."""
+    would have seen no newer change; a stored result is served for `SHARED_SECONDS` at most.
+
+    A read that arrives while an identical one is under way (same key, same marker) waits for it and
+    takes its result, or its error (the charts of a dashboard, which load side by side, share one read
+    this way); after `WAIT_SECONDS` it stops waiting and reads itself."""
     full = (db.generation(), latest_id(session), key)
-    while True:
-        with _shared_lock:
-            hit = _shared.get(full)
-            if hit is not None and time.monotonic() - hit[0] < SHARED_SECONDS:
-                return hit[1]
-            read = _running.get(full)
-            if read is None:
-                read = _running[full] = _Read()
-                break
-        read.done.wait()
-        if read.ok:  # however long it took: it began after this reader arrived at the same marker
-            return read.value
+    with _shared_lock:
+        hit = _shared.get(full)
+        if hit is not None and time.monotonic() - hit[0] < SHARED_SECONDS:
+            return hit[1]
+        read = _running.get(full)
+        mine = read is None
+        if mine:
+            read = _running[full] = _Read()
+    if not mine:
+        return read.result() if read.done.wait(WAIT_SECONDS) else compute()
     started = time.monotonic()
     try:
         read.value = compute()
-        read.ok = True
+    except BaseException as error:
+        read.error = error
+        raise
+    else:
         with _shared_lock:
             _shared[full] = (started, read.value)
             _shared.move_to_end(full)
@@ -117,14 +123,19 @@ def shared(session: Session, key: Hashable, compute: Callable[[], T]) -> T:
 
 
 class _Read:
-    """A read under way in `shared`: those waiting for it take its value once `done` is set and `ok`."""
+    """A read under way in `shared`; once `done` is set, its value or its error."""
 
-    __slots__ = ('done', 'ok', 'value')
+    __slots__ = ('done', 'error', 'value')
 
     def __init__(self) -> None:
         self.done = threading.Event()
-        self.ok = False
+        self.error: BaseException | None = None
         self.value: Any = None
+
+    def result(self) -> Any:
+        if self.error is not None:
+            raise self.error
+        return self.value
 
 
 def forget_shared() -> None:

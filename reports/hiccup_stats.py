@@ -182,14 +182,13 @@ def _frame(rows: list[dict[str, Any]], columns: Sequence[str]) -> pd.DataFrame:
 # ---- data: one function per chart ----
 
 
-TALLY_COUNTS = ['hiccups', 'open', 'overdue', 'responded', 'closed']
-TALLY_COUNTS += ['response_met', 'response_missed', 'closure_met', 'closure_missed']
+TALLY_COUNTS = ['hiccups', 'open', 'overdue', 'response_met', 'response_missed', 'closure_met', 'closure_missed']
 
 
-def tally(session: Session, actor: Actor, start: dt.date, end: dt.date, department_ids: Sequence[int]) -> pd.DataFrame:
+def tally(session: Session, actor: Actor, *, start: dt.date, end: dt.date, department_ids=()) -> pd.DataFrame:
     """The range's visible hiccups counted per bucket (``b``, an index into `buckets`), department and
-    category: how many, how many open and overdue, responded and closed, and SLA clocks met and missed
-    (see `_met_missed`). Every count chart is a sum over this frame, so the dashboard reads the range
+    category: how many, how many open and overdue, and SLA clocks met and missed (`_met_missed`).
+    Every count chart is a sum over this frame, so the dashboard reads the range
     once for all of them: charts loading side by side share one read (`changes.shared`, keyed by the
     SELECT of the visible range, so only readers of the same rows share it). Do not change the frame."""
     base = scope(session, actor, start, end, department_ids)
@@ -204,8 +203,6 @@ def _tally(session: Session, base: Select, start: dt.date, end: dt.date) -> pd.D
     flags = [
         Hiccup.status.in_(OPEN_STATES),
         Hiccup.overdue,
-        Hiccup.responded_at.is_not(None),
-        Hiccup.closed_at.is_not(None),
         *_met_missed(Hiccup.responded_at, Hiccup.response_due_at, now),
         *_met_missed(Hiccup.closed_at, Hiccup.closure_due_at, now),
     ]
@@ -216,9 +213,8 @@ def _tally(session: Session, base: Select, start: dt.date, end: dt.date) -> pd.D
     groups = [inner.c.b, inner.c.department_id, inner.c.category_id]
     sums = [func.count(), *(func.sum(inner.c[name]) for name in TALLY_COUNTS[1:])]
     rows = session.execute(select(*groups, *sums).group_by(*groups)).all()
-    return pd.DataFrame(
-        [tuple(map(int, r)) for r in rows], columns=['b', 'department_id', 'category_id', *TALLY_COUNTS]
-    )
+    names = ['b', 'department_id', 'category_id', *TALLY_COUNTS]
+    return pd.DataFrame([tuple(map(int, r)) for r in rows], columns=names, dtype='int64')
 
 
 def _sums(df: pd.DataFrame, by: Sequence[str], columns: Sequence[str]) -> pd.DataFrame:
@@ -228,7 +224,8 @@ def _sums(df: pd.DataFrame, by: Sequence[str], columns: Sequence[str]) -> pd.Dat
 
 def headline(session: Session, actor: Actor, *, start: dt.date, end: dt.date, department_ids=()) -> pd.DataFrame:
     """Total, open (not closed, escalated or followed up) and overdue counts: one row each."""
-    counts = tally(session, actor, start, end, department_ids)[['hiccups', 'open', 'overdue']].sum()
+    frame = tally(session, actor, start=start, end=end, department_ids=department_ids)
+    counts = frame[['hiccups', 'open', 'overdue']].sum()
     links = [
         list_url(start, end, department_ids),
         list_url(start, end, department_ids, status='|'.join(OPEN_STATES)),
@@ -258,8 +255,7 @@ def _bucket_of(column: Any, starts: Sequence[dt.datetime], low: int, high: int) 
 def _over_time(session: Session, actor: Actor, key: str, model: Any, start, end, department_ids) -> pd.DataFrame:
     """Counts per bucket and `key` (the tally's department or category column)."""
     spans = buckets(start, end)
-    counts = _sums(tally(session, actor, start, end, department_ids), ['b', key], ['hiccups'])
-    counts = counts[counts['hiccups'] > 0]
+    counts = _sums(tally(session, actor, start=start, end=end, department_ids=department_ids), ['b', key], ['hiccups'])
     names = _names(session, model, counts[key])
     rows = []
     for b, k, n in zip(*(counts[c].tolist() for c in ('b', key, 'hiccups')), strict=True):
@@ -372,7 +368,7 @@ def _met_missed(done: Any, due: Any, now: dt.datetime) -> tuple[Any, Any]:
 def sla_compliance(session, actor, *, start, end, department_ids=()) -> pd.DataFrame:
     """Per department: response and closure clocks met and missed, and the % met of those decided."""
     names = ['response_met', 'response_missed', 'closure_met', 'closure_missed']
-    df = _sums(tally(session, actor, start, end, department_ids), ['department_id'], names)
+    df = _sums(tally(session, actor, start=start, end=end, department_ids=department_ids), ['department_id'], names)
     for clock in ('response', 'closure'):
         decided = df[f'{clock}_met'] + df[f'{clock}_missed']
         df[f'{clock}_pct'] = (100.0 * df[f'{clock}_met'] / decided.where(decided > 0)).astype(float)
@@ -384,7 +380,9 @@ PARETO_COLUMNS = ['category_id', 'category', 'hiccups', 'share_pct', 'cumulative
 
 def category_pareto(session, actor, *, start, end, department_ids=()) -> pd.DataFrame:
     """Hiccups per category, most first, with each one's share and the running total in %."""
-    counts = _sums(tally(session, actor, start, end, department_ids), ['category_id'], ['hiccups'])
+    counts = _sums(
+        tally(session, actor, start=start, end=end, department_ids=department_ids), ['category_id'], ['hiccups']
+    )
     counts = counts.sort_values(['hiccups', 'category_id'], ascending=[False, True], kind='stable')
     names = _names(session, Category, counts['category_id'])
     total = int(counts['hiccups'].sum()) or 1
@@ -603,8 +601,8 @@ def export_chart(
             require(s, actor, rt, 'export')
             rows = ([_cell(v) for v in row] for row in df[names].itertuples(index=False, name=None))
             count = xlsx.write(path, chart.title, [c for _, c in chart.columns], rows)
-            changes = {'chart': chart.key, 'rows': count, 'query': filters.to_query()}
-            audit.record(s, actor, 'export', record_type=rt.slug, changes=changes)
+            details = {'chart': chart.key, 'rows': count, 'query': filters.to_query()}
+            audit.record(s, actor, 'export', record_type=rt.slug, changes=details)
     except BaseException:
         Path(path).unlink(missing_ok=True)  # no file without its audit row
         raise

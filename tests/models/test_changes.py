@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import threading
-from concurrent.futures import ThreadPoolExecutor, wait
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
 
 import pytest
 
@@ -42,7 +43,7 @@ def test_a_result_read_from_another_database_is_never_served(database: str, tmp_
     assert _read('list', calls) == 2
 
 
-def _waiting_read(compute, pool: ThreadPoolExecutor):
+def _read_in(pool: ThreadPoolExecutor, compute) -> Future:
     def read():
         with db.session() as s:
             return changes.shared(s, 'dashboard', compute)
@@ -50,44 +51,77 @@ def _waiting_read(compute, pool: ThreadPoolExecutor):
     return pool.submit(read)
 
 
+class _Watched(threading.Event):
+    """The event of a read under way, telling when another reader waits on it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.waited_on = threading.Event()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        self.waited_on.set()
+        return super().wait(timeout)
+
+
+def _first_read_under_way(pool: ThreadPoolExecutor, compute) -> tuple[Future, _Watched]:
+    """Start a read whose `compute` blocks; return it and its event, once it is under way."""
+    future = _read_in(pool, compute)
+    for _ in range(1000):
+        if changes._running:
+            break
+        time.sleep(0.01)
+    (read,) = changes._running.values()
+    read.done = watched = _Watched()  # not set yet: the read is blocked in `compute`
+    return future, watched
+
+
 def test_a_read_arriving_while_an_identical_one_runs_waits_for_its_result(
     database: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(changes, 'SHARED_SECONDS', 0.0)  # the waiting reader takes it however long it took
     calls: list[str] = []
-    running, release = threading.Event(), threading.Event()
+    release = threading.Event()
 
     def slow() -> str:
         calls.append('first')
-        running.set()
         release.wait(10)
         return 'first result'
 
     with ThreadPoolExecutor(2) as pool:
-        first = _waiting_read(slow, pool)
-        assert running.wait(10)
-        second = _waiting_read(lambda: calls.append('second') or 'second result', pool)
-        done, _ = wait([second], timeout=0.5)
-        assert not done  # it waits for the read under way instead of reading the same rows again
+        first, watched = _first_read_under_way(pool, slow)
+        second = _read_in(pool, lambda: calls.append('second') or 'second result')
+        assert watched.waited_on.wait(10)  # it waits for the read under way instead of reading the same rows
         release.set()
         assert first.result(10) == second.result(10) == 'first result'
     assert calls == ['first']
 
 
-def test_when_the_read_under_way_fails_the_waiting_one_reads_itself(database: str) -> None:
-    running, release = threading.Event(), threading.Event()
+def test_a_reader_waiting_for_a_read_that_fails_gets_its_error(database: str) -> None:
+    calls: list[str] = []
+    release = threading.Event()
 
     def failing() -> str:
-        running.set()
         release.wait(10)
         raise RuntimeError('connection lost')
 
     with ThreadPoolExecutor(2) as pool:
-        first = _waiting_read(failing, pool)
-        assert running.wait(10)
-        second = _waiting_read(lambda: 'second result', pool)
-        wait([second], timeout=0.5)
+        first, watched = _first_read_under_way(pool, failing)
+        second = _read_in(pool, lambda: calls.append('second') or 'second result')
+        assert watched.waited_on.wait(10)
         release.set()
-        with pytest.raises(RuntimeError, match='connection lost'):
-            first.result(10)
-        assert second.result(10) == 'second result'
+        for future in (first, second):
+            with pytest.raises(RuntimeError, match='connection lost'):
+                future.result(10)
+    assert calls == []  # not one more read of a query that just failed, one waiter after another
+    with db.session() as s:
+        assert changes.shared(s, 'dashboard', lambda: 'read again') == 'read again'  # nothing kept of it
+
+
+def test_a_reader_stops_waiting_for_a_read_that_hangs(database: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(changes, 'WAIT_SECONDS', 0.1)
+    release = threading.Event()
+    with ThreadPoolExecutor(2) as pool:
+        first, _ = _first_read_under_way(pool, lambda: release.wait(10) and 'first result')
+        assert _read_in(pool, lambda: 'its own result').result(10) == 'its own result'
+        release.set()
+        assert first.result(10) == 'first result'
