@@ -152,3 +152,43 @@ async def test_a_list_slower_than_its_first_paint_fills_in_and_stays_live(
             break
         await asyncio.sleep(0.1)
     assert sorted(r['name'] for r in await table_rows(user)) == ['Biochemistry', 'Cytology']
+
+
+async def test_a_list_over_the_count_cap_stays_over_it_without_counting_again_when_records_are_added(
+    database, user: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Only an added record reloads the list: its count, over the cap before, is not read again;
+    an edit (which can take records out of the list) reloads it with a fresh count."""
+    import asyncio
+
+    from models import query
+    from tests.conftest import statements
+
+    monkeypatch.setattr(query, 'COUNT_CAP', 2)
+    departments = get('departments')
+    with db.session() as s:
+        first = records.create(s, SYSTEM, departments, {'name': 'Alpha'})
+        for name in ('Beta', 'Gamma'):
+            records.create(s, SYSTEM, departments, {'name': name})
+    await sign_in(user)
+    await user.open('/r/departments')
+    await user.should_see('2+ departments')
+
+    async def rows_shown(name: str) -> None:
+        for _ in range(50):
+            if name in [r['name'] for r in await table_rows(user)]:
+                return
+            await asyncio.sleep(0.1)
+        raise AssertionError(f'{name} never showed')
+
+    with statements() as sent:
+        with db.session() as s:
+            records.create(s, SYSTEM, departments, {'name': 'Delta'})
+        await rows_shown('Delta')
+    await user.should_see('2+ departments')
+    assert not [q for q in sent if 'count(*)' in q.lower()]  # the page was read again, its count was not
+    with statements() as sent:
+        with db.session() as s:
+            records.update(s, SYSTEM, departments, first.id, {'name': 'Aleph'}, first.version)
+        await rows_shown('Aleph')
+    assert [q for q in sent if 'count(*)' in q.lower()]  # an edit: counted again
