@@ -231,10 +231,9 @@ def page_ids(session: Session, actor: Actor, rt: type[RecordType], p: ListParams
 
 
 def count(
-    session: Session, actor: Actor, rt: type[RecordType], p: ListParams, cap: int | None = None
+    session: Session, actor: Actor, rt: type[RecordType], p: ListParams, cap: int = COUNT_CAP
 ) -> tuple[int, bool]:
-    """How many rows match, counting at most `cap` (default `COUNT_CAP`) + 1; returns (count, capped)."""
-    cap = COUNT_CAP if cap is None else cap
+    """How many rows match, counting at most `cap` + 1; returns (count, capped)."""
     inner = build(session, actor, rt, p, sort=False).with_only_columns(rt.model.id).limit(cap + 1).subquery()
     n = session.scalar(select(func.count()).select_from(inner)) or 0
     return (cap, True) if n > cap else (n, False)

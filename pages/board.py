@@ -98,9 +98,7 @@ class Board:
             )
         self.area = ui.row().classes('w-full flex-nowrap overflow-x-auto gap-3 items-start')
 
-    async def load(self, added: bool = False) -> None:
-        """Read and show every column; `added` (see `live.coalesced`) changes nothing here: each column's
-        count is capped at 999 and cheap to read again."""
+    async def load(self) -> None:
         columns = await run.io_bound(_columns, self.user_id, self.rt, self.params)
         if columns is None or live.gone(self.area):  # the app is stopping, or the page was closed
             return

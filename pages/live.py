@@ -71,17 +71,16 @@ def on_change(slug: str, refresh: Callable[[set[int] | None], object]) -> None:
 
 
 def coalesced(
-    load: Callable[[bool], Awaitable[object]], name: str, concerns: Callable[[set[int]], bool] | None = None
+    load: Callable[[], Awaitable[object]], name: str, concerns: Callable[[set[int]], bool] | None = None
 ) -> Callable[[set[int] | None], None]:
     """A reload for `changed`: at most one `load` of a page runs at a time, changes that arrive
     while it runs cause one more load, not one each, and a page's loads are `spacing()` apart.
     With `concerns` (run off the event loop), a change only some readers can see (`ids`) reloads the
-    page only if `concerns(ids)`: a list need not reload for a new record its reader may not see.
-    `load(added)` is told whether all it reloads for are such changes (new records, comments, files):
-    then no record left the page's rows and none was edited, so a count can only have grown."""
+    page only if `concerns(ids)`: a list need not reload for a new record its reader may not see."""
     state: dict[str, Any] = {'running': False, 'again': False, 'last': float('-inf'), 'ids': set()}
 
-    async def wanted(ids: set[int] | None) -> bool:
+    async def wanted() -> bool:
+        ids, state['ids'] = state['ids'], set()
         if concerns is None or ids is None:
             return True
         return bool(ids) and bool(await run.io_bound(concerns, ids))
@@ -97,10 +96,9 @@ def coalesced(
                 if wait > 0:
                     await asyncio.sleep(wait)
                 state['again'] = False
-                ids, state['ids'] = state['ids'], set()
-                if await wanted(ids):
+                if await wanted():
                     state['last'] = time.monotonic()
-                    await load(ids is not None)
+                    await load()
                 if not state['again']:
                     return
         finally:

@@ -56,14 +56,9 @@ def table_rows(session: Any, rt: type[RecordType], records: list[Any], names: li
     return [{'id': r.id, **{n: display(rt.fields[n], getattr(r, n), tz, refs.get(n)) for n in names}} for r in records]
 
 
-def _fetch(
-    user_id: int, rt: type[RecordType], params: ListParams, still_capped: bool = False
-) -> tuple[list[dict], int, bool] | None:
+def _fetch(user_id: int, rt: type[RecordType], params: ListParams) -> tuple[list[dict], int, bool] | None:
     """The rows and count of a list for its user now (None once they are signed out or inactive);
-    identical lists open at the same time share one read (`changes.shared`). `still_capped`: the count
-    is known to be over the cap (it was, and only records were added since), so it is not read again:
-    with a list open for each of a department's staff, every new hiccup would otherwise re-count
-    10,001 rows for each of them."""
+    identical lists open at the same time share one read (`changes.shared`)."""
     with db.session() as s:  # one connection for the reader and their rows: this runs per open list per change
         try:
             actor = actor_by_id(user_id, s)
@@ -73,10 +68,9 @@ def _fetch(
         def read() -> tuple[list[dict], int, bool]:
             records = query.page(s, actor, rt, params)
             rows = table_rows(s, rt, records, params.visible_columns(rt))
-            total = (query.COUNT_CAP, True) if still_capped else query.count(s, actor, rt, params)
-            return (rows, *total)
+            return (rows, *query.count(s, actor, rt, params))
 
-        return changes.shared(s, (query.result_key(s, actor, rt, params), still_capped), read)
+        return changes.shared(s, query.result_key(s, actor, rt, params), read)
 
 
 class RecordList:
@@ -87,7 +81,6 @@ class RecordList:
         self.user_id = actor.id
         self.params = params
         self.base = f'/r/{rt.slug}'
-        self.capped_url: str | None = None  # the list URL whose count was last found over the cap
         self.reload = live.coalesced(self.load, f'reload {rt.slug}', Reader(actor.id, rt))
         with db.session() as s:
             self.may_create = can(s, actor, rt, 'create')
@@ -255,17 +248,12 @@ class RecordList:
 
     # ---- behaviour ----
 
-    async def load(self, added: bool = False) -> None:
-        """Read and show the page and count; `added`: only records were added since the last load (see
-        `live.coalesced`), so a count that was over the cap for these very filters still is."""
+    async def load(self) -> None:
         params = dataclasses.replace(self.params, filters=dict(self.params.filters), columns=list(self.params.columns))
-        url = params.url(self.base)
-        still_capped = added and self.capped_url == url
-        fetched = await run.io_bound(_fetch, self.user_id, self.rt, params, still_capped)
+        fetched = await run.io_bound(_fetch, self.user_id, self.rt, params)
         if fetched is None or live.gone(self.table):  # signed out, the app is stopping, or the page was closed
             return
         rows, total, capped = fetched
-        self.capped_url = url if capped else None
         self.table.columns = self._columns()
         self.table.rows = rows
         self.table.pagination = self._pagination(total)

@@ -57,11 +57,11 @@ async def test_a_page_reloads_for_changes_only_some_readers_see_only_if_they_con
         live.background_tasks, 'create', lambda aw, name='': started.append(asyncio.ensure_future(aw)) or started[-1]
     )
     monkeypatch.setattr(live.changed, 'callbacks', [])  # no other page open: no spacing
-    loads: list[bool] = []  # each load's `added`
+    loads: list[int] = []
     asked: list[set[int]] = []
 
-    async def load(added: bool) -> None:
-        loads.append(added)
+    async def load() -> None:
+        loads.append(len(loads) + 1)
 
     def concerns(ids: set[int]) -> bool:
         asked.append(ids)
@@ -76,7 +76,7 @@ async def test_a_page_reloads_for_changes_only_some_readers_see_only_if_they_con
     await change({5})
     assert loads == []  # a new record the reader may not see: no reload
     await change({5, 7})
-    assert loads == [True]  # told that only records were added: a count can only have grown
+    assert loads == [1]
     await change(None)  # an edit: it may have left the reader's view, so reload without asking
-    assert loads == [True, False]
+    assert loads == [1, 2]
     assert asked == [{5}, {5, 7}]
