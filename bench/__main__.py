@@ -95,7 +95,7 @@ def app_measurements(backend: str, bench: Any, args: argparse.Namespace, steps: 
     out: dict[str, Any] = {}
     app = app_bench.App(env)
     try:
-        cookies = app_bench.browser_cookies(app.url, bench.manager_email, generate.PASSWORD)
+        (cookies,) = app_bench.browser_cookies(app.url, (bench.manager_email, generate.PASSWORD))
         if 'app' in steps:
             print(f'== {backend} {label(bench.hiccups)}: list page over HTTP + websocket', flush=True)
             paths = {name: p.url('/r/hiccups') for name, p in queries.list_cases(bench).items()}
@@ -113,10 +113,11 @@ def app_measurements(backend: str, bench: Any, args: argparse.Namespace, steps: 
                     )
 
             accounts = [(email, generate.PASSWORD, dept) for email, dept in users]
+            jars = app_bench.browser_cookies(app.url, *((email, password) for email, password, _ in accounts))
             for key, spread in (('users', args.spread), ('users_burst', 0.0)):
                 print(f'   {key}: arrivals spread over {spread:.0f} s', flush=True)
                 out[key] = asyncio.run(
-                    app_bench.concurrent_users(app, cookies, accounts, bench.category_id, count, spread)
+                    app_bench.concurrent_users(app, jars, accounts, bench.category_id, count, spread)
                 )
     finally:
         app.stop()

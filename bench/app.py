@@ -106,23 +106,30 @@ class App:
         self.tmp.cleanup()
 
 
-def browser_cookies(url: str, email: str, password: str) -> dict[str, str]:
-    """Sign in once in a real Chromium; the session cookies of that browser."""
+def browser_cookies(url: str, *accounts: tuple[str, str]) -> list[dict[str, str]]:
+    """Sign each (email, password) in, each in its own context of one real Chromium; their session cookies."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(chromium.PATH), args=chromium.ARGS)
         try:
-            context = browser.new_context(base_url=url)
-            page = context.new_page()
-            page.goto('/login')
-            page.get_by_label('Email').fill(email)
-            page.get_by_label('Password').fill(password)
-            page.get_by_role('button', name='Sign in').click()
-            page.get_by_text('Hello,').wait_for(timeout=30_000)
-            return {c['name']: c['value'] for c in context.cookies()}
+            return [_sign_in(browser, url, email, password) for email, password in accounts]
         finally:
             browser.close()
+
+
+def _sign_in(browser: Any, url: str, email: str, password: str) -> dict[str, str]:
+    context = browser.new_context(base_url=url)
+    try:
+        page = context.new_page()
+        page.goto('/login')
+        page.get_by_label('Email').fill(email)
+        page.get_by_label('Password').fill(password)
+        page.get_by_role('button', name='Sign in').click()
+        page.get_by_text('Hello,').wait_for(timeout=30_000)
+        return {c['name']: c['value'] for c in context.cookies()}
+    finally:
+        context.close()
 
 
 _QUERY = re.compile(r'query:\s*(\{.*?\}),\s*\n')
@@ -210,16 +217,17 @@ def _pct(values: list[float], q: float) -> float:
 
 async def concurrent_users(  # noqa: PLR0915 - one scenario, read top to bottom
     app: App,
-    cookies: dict[str, str],
+    cookies: list[dict[str, str]],
     users: list[tuple[str, str, int]],
     category_id: int,
     count: Callable[[], int],
     spread_s: float = 0.0,
 ) -> dict[str, Any]:
-    """`len(users)` clients (email, password, department id) open the list and stay connected, then
-    each raises one hiccup in their department. With `spread_s` 0 all open at the same instant and
-    then all raise at the same instant (a burst); otherwise each user arrives at a random moment
-    within `spread_s` seconds and raises at a random moment within the next `spread_s` seconds."""
+    """`len(users)` clients (email, password, department id), each signed in as that user (`cookies`, in
+    the same order), open the list and stay connected, then each raises one hiccup in their department.
+    With `spread_s` 0 all open at the same instant and then all raise at the same instant (a burst);
+    otherwise each user arrives at a random moment within `spread_s` seconds and raises at a random
+    moment within the next `spread_s` seconds."""
     n = len(users)
     rng = random.Random(n)
     async with httpx.AsyncClient(base_url=app.url, timeout=180) as http:
@@ -231,7 +239,7 @@ async def concurrent_users(  # noqa: PLR0915 - one scenario, read top to bottom
         before = await asyncio.to_thread(count)
         rss_before = app.rss_mb()
         cpu_before = app.cpu_ms()
-        clients = [Client(app.url, cookies) for _ in range(n)]
+        clients = [Client(app.url, jar) for jar in cookies]
         failures: list[str] = []
         connected = asyncio.Event()
         arrivals = [rng.uniform(0, spread_s) for _ in range(n)]
