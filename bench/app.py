@@ -70,8 +70,9 @@ class App:
         deadline = time.monotonic() + 120
         while not self._healthy():
             if self.process.poll() is not None or time.monotonic() > deadline:
+                log = self.log()[-3000:]  # before `stop`, which removes the log with its directory
                 self.stop()
-                raise RuntimeError(f'the app did not start:\n{self.log()[-3000:]}')
+                raise RuntimeError(f'the app did not start:\n{log}')
             time.sleep(0.3)
 
     def _healthy(self) -> bool:

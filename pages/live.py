@@ -23,13 +23,17 @@ INTERVAL = 1.0
 #: often (10 pages: every 0.3 s at most; 100: every 3 s), so reloads stay a bounded share of the
 #: process however many lists are open (a busy lab must not spend itself on refreshing lists).
 SPACING_PER_PAGE = 0.03
+#: How many live reloads run at once in the whole process. Reloads are background work: unbounded, one
+#: new hiccup that concerns a department's open lists starts a reload thread for each, and the requests
+#: users are waiting for (a raise, a page) queue behind them for the interpreter (the GIL).
+RELOADS_AT_ONCE = 2
 log = logging.getLogger('labdesk.live')
 
 #: Emitted with what changed since the last poll: record-type slug → the ids of the records whose
 #: changes only their readers can see, or None when any reader of that type may see a change
 #: (`models.changes.summary`).
 changed: Event[dict[str, set[int] | None]] = Event()
-_state = {'last': -1}
+_state: dict[str, Any] = {'last': -1, 'slots': asyncio.Semaphore(RELOADS_AT_ONCE)}
 
 
 def _poll() -> dict[str, set[int] | None]:
@@ -62,6 +66,7 @@ async def _loop() -> None:
 
 def start() -> None:
     _state['last'] = -1
+    _state['slots'] = asyncio.Semaphore(RELOADS_AT_ONCE)  # of this event loop
     background_tasks.create(_loop(), name='live-updates')
 
 
@@ -74,7 +79,8 @@ def coalesced(
     load: Callable[[], Awaitable[object]], name: str, concerns: Callable[[set[int]], bool] | None = None
 ) -> Callable[[set[int] | None], None]:
     """A reload for `changed`: at most one `load` of a page runs at a time, changes that arrive
-    while it runs cause one more load, not one each, and a page's loads are `spacing()` apart.
+    while it runs cause one more load, not one each, and a page's loads are `spacing()` apart; at
+    most `RELOADS_AT_ONCE` loads of all pages run at once (the others wait their turn).
     With `concerns` (run off the event loop), a change only some readers can see (`ids`) reloads the
     page only if `concerns(ids)`: a list need not reload for a new record its reader may not see."""
     state: dict[str, Any] = {'running': False, 'again': False, 'last': float('-inf'), 'ids': set()}
@@ -95,10 +101,11 @@ def coalesced(
                 wait = max(state['last'] + gap - time.monotonic(), random.uniform(0, gap))
                 if wait > 0:
                     await asyncio.sleep(wait)
-                state['again'] = False
-                if await wanted():
-                    state['last'] = time.monotonic()
-                    await load()
+                async with _state['slots']:
+                    state['again'] = False
+                    if await wanted():
+                        state['last'] = time.monotonic()
+                        await load()
                 if not state['again']:
                     return
         finally:

@@ -80,3 +80,35 @@ async def test_a_page_reloads_for_changes_only_some_readers_see_only_if_they_con
     await change(None)  # an edit: it may have left the reader's view, so reload without asking
     assert loads == [1, 2]
     assert asked == [{5}, {5, 7}]
+
+
+async def test_live_reloads_of_many_pages_run_a_few_at_a_time_and_none_is_dropped(
+    live: ModuleType, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A change that concerns 30 open pages must not start 30 reloads at once: the requests users wait
+    for would queue behind them."""
+    started: list[asyncio.Task] = []
+    monkeypatch.setattr(
+        live.background_tasks, 'create', lambda aw, name='': started.append(asyncio.ensure_future(aw)) or started[-1]
+    )
+    monkeypatch.setattr(live.changed, 'callbacks', [])  # no spacing between one page's reloads
+    monkeypatch.setitem(live._state, 'slots', asyncio.Semaphore(live.RELOADS_AT_ONCE))  # of this test's loop
+    running, most, done = 0, 0, []
+
+    def page(n: int):
+        async def load() -> None:
+            nonlocal running, most
+            running += 1
+            most = max(most, running)
+            await asyncio.sleep(0)  # let every other page try to start its reload meanwhile
+            await asyncio.sleep(0)
+            running -= 1
+            done.append(n)
+
+        return live.coalesced(load, f'page {n}')
+
+    for reload in [page(n) for n in range(30)]:
+        reload(None)
+    await asyncio.gather(*started)
+    assert sorted(done) == list(range(30))  # every page reloaded once
+    assert most == live.RELOADS_AT_ONCE > 1
