@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import string
 from typing import Any
 
 from sqlalchemy import (
@@ -76,11 +77,15 @@ def set_follow_up_days(session: Session, actor: Actor, value: Any) -> None:
 
 
 def on_raised(session: Session, hiccup: Hiccup) -> None:
-    hiccup.reference = f'HIC-{hiccup.created_at.year}-{hiccup.id:05d}'
-    if hiccup.responder_id is None and not hiccup.confidential:  # management answer confidential ones
-        hiccup.responder_id = department_hod(session, hiccup.department_id)
+    """Reference, default responder and SLA clocks of a new hiccup: read first, then set, so that the
+    three go to the database in one UPDATE (a read after setting one would flush it on its own)."""
+    responder_id = hiccup.responder_id
+    if responder_id is None and not hiccup.confidential:  # management answer confidential ones
+        responder_id = department_hod(session, hiccup.department_id)
     response_h, closure_h = sla_hours(session, hiccup.category_id, hiccup.severity)
     start = hiccup.created_at
+    hiccup.reference = f'HIC-{start.year}-{hiccup.id:05d}'
+    hiccup.responder_id = responder_id
     hiccup.response_due_at = start + dt.timedelta(hours=response_h)
     hiccup.closure_due_at = start + dt.timedelta(hours=closure_h)
 
@@ -106,6 +111,12 @@ def escalate(session: Session, hiccup: Hiccup, actor: Actor) -> None:
 
 def users_with_role(session: Session, role: str) -> list[User]:
     stmt = select(User).join(user_roles).join(Role).where(Role.name == role, User.active.is_(True))
+    return list(session.scalars(stmt))
+
+
+def user_ids_with_role(session: Session, role: str) -> list[int]:
+    """The ids of the active users with `role` (one query; `users_with_role` also loads each user's roles)."""
+    stmt = select(User.id).join(user_roles).join(Role).where(Role.name == role, User.active.is_(True))
     return list(session.scalars(stmt))
 
 
@@ -147,7 +158,7 @@ _MESSAGES = {
 
 
 def _recipients(session: Session, record: Hiccup, who: set[str]) -> set[int]:
-    ids = {u.id for u in users_with_role(session, 'management')} if 'management' in who else set()
+    ids = set(user_ids_with_role(session, 'management')) if 'management' in who else set()
     ids |= {record.responder_id} if 'responder' in who else set()
     ids |= {record.raised_by_id} if 'raiser' in who else set()
     return ids - {None}
@@ -165,31 +176,36 @@ def notify(session: Session, hiccup: Hiccup, action: str) -> None:
     subject, body, who = _MESSAGES[action]
     users = list(Actor.load_many(session, _recipients(session, hiccup, who)).values())  # the active ones
     allowed = sorted(users[p].id for p in seers(session, users, Hiccups, [hiccup.id])[hiccup.id])
-    values = _message_values(session, hiccup)
+    values = _message_values(session, hiccup, _fields(subject) | _fields(body))
     subject, body = subject.format(**values), body.format(**values)
     notifications.send(
         session, user_ids=allowed, subject=subject, body=body, record_type='hiccups', record_id=hiccup.id
     )
 
 
-def _message_values(session: Session, h: Hiccup) -> dict[str, str]:
+def _fields(template: str) -> set[str]:
+    return {name for _, name, _, _ in string.Formatter().parse(template) if name}
+
+
+def _message_values(session: Session, h: Hiccup, names: set[str]) -> dict[str, str]:
+    """The values a message's `names` stand for; only those are read (each event's message is sent within
+    the request that caused it, and most need neither the department nor the raiser nor a setting)."""
     from models.lookups import Department
 
-    department = session.get(Department, h.department_id)
-    raiser = session.get(User, h.raised_by_id) if h.raised_by_id else None
-    return {
-        'ref': h.reference or f'#{h.id}',
-        'title': h.title,
-        'severity': h.severity.value,
-        'department': department.name if department else '',
-        'raiser': raiser.name if raiser else 'system',
-        'root_cause': h.root_cause or '',
-        'corrective_action': h.corrective_action or '',
-        'follow_up_comment': h.follow_up_comment or '',
-        'days': str(follow_up_days(session)),
-        'response_due': _local(h.response_due_at),
-        'closure_due': _local(h.closure_due_at),
+    values = {
+        'ref': lambda: h.reference or f'#{h.id}',
+        'title': lambda: h.title,
+        'severity': lambda: h.severity.value,
+        'department': lambda: session.scalar(select(Department.name).where(Department.id == h.department_id)) or '',
+        'raiser': lambda: session.scalar(select(User.name).where(User.id == h.raised_by_id)) or 'system',
+        'root_cause': lambda: h.root_cause or '',
+        'corrective_action': lambda: h.corrective_action or '',
+        'follow_up_comment': lambda: h.follow_up_comment or '',
+        'days': lambda: str(follow_up_days(session)),
+        'response_due': lambda: _local(h.response_due_at),
+        'closure_due': lambda: _local(h.closure_due_at),
     }
+    return {name: values[name]() for name in names}
 
 
 def _local(moment: dt.datetime | None) -> str:

@@ -5,12 +5,13 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 import models.hiccups.tables as hiccups_tables
 from models import db, query, records
 from models.audit import AuditEntry
 from models.hiccups import FollowUp, Hiccup, Hiccups, NonConformance, NonConformances, SlaRules
+from models.notifications import Notification
 from models.permissions import NotFound, PermissionDenied
 from models.query import ListParams
 from models.values import ValidationError
@@ -36,6 +37,39 @@ def test_raising_gives_a_reference_the_department_hod_and_sla_due_times(lab: Lab
     assert hiccup.response_due_at - hiccup.created_at == dt.timedelta(hours=24)
     assert hiccup.closure_due_at - hiccup.created_at == dt.timedelta(hours=72)
     assert hiccup.occurred_at == dt.datetime(2026, 11, 20, 4, 0, tzinfo=dt.UTC)  # 09:30 in Kolkata
+
+
+def test_a_raise_writes_its_reference_responder_and_sla_clocks_in_one_update(lab: Lab):
+    statements: list[str] = []
+
+    def log(conn, cursor, statement, *args) -> None:
+        statements.append(statement)
+
+    event.listen(db.engine(), 'before_cursor_execute', log)
+    try:
+        hiccup = raise_hiccup(lab)
+    finally:
+        event.remove(db.engine(), 'before_cursor_execute', log)
+    updates = [s for s in statements if s.startswith('UPDATE hiccups')]
+    assert len(updates) == 1
+    assert all(f'{name}=' in updates[0] for name in ('reference', 'responder_id', 'response_due_at', 'closure_due_at'))
+    assert hiccup.reference and hiccup.responder_id == lab.hod.id and hiccup.closure_due_at
+
+
+def test_the_notices_name_the_department_the_raiser_and_the_follow_up_days(lab: Lab):
+    hiccup = raise_hiccup(lab)
+    step(lab.hod, hiccup.id, 'respond', response='Restarted', root_cause='Power dip', corrective_action='UPS')
+    step(lab.manager, hiccup.id, 'review')
+    step(lab.manager, hiccup.id, 'close', closure_remarks='Fixed', lessons_learned='Check the UPS')
+    with db.session() as s:
+        told = {
+            (n.user_id, n.subject): n.body
+            for n in s.scalars(select(Notification).where(Notification.channel == 'inapp'))
+        }
+    ref = hiccup.reference
+    assert told[lab.hod.id, f'New hiccup {ref}'] == 'Analyser down\nHigh · Haematology · raised by Tech'
+    assert told[lab.manager.id, f'Response on {ref}'] == 'Analyser down\nRoot cause: Power dip\nAction: UPS'
+    assert told[lab.staff.id, f'{ref} closed'] == ('Analyser down\nPlease say within 7 days whether you are satisfied.')
 
 
 def test_the_most_specific_sla_rule_wins(lab: Lab):
