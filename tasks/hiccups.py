@@ -13,7 +13,7 @@ from sqlalchemy import select
 from models import appstate, db, notifications
 from models.accounts import Actor, User
 from models.base import utcnow
-from models.hiccups import users_with_role
+from models.hiccups import user_ids_with_role, users_with_role
 from models.hiccups.rules import notify
 from models.settings import get_settings
 from reports import hiccup_digests as digests
@@ -53,7 +53,7 @@ def send_daily_summary(now: dt.datetime) -> None:
         notifications.send_to_group(s, subject=subject, body=body)
         notifications.send(
             s,
-            user_ids=[u.id for u in users_with_role(s, 'management')],
+            user_ids=user_ids_with_role(s, 'management'),
             subject=subject,
             body=body,
             channels=('email', 'inapp'),
@@ -94,7 +94,7 @@ def alert_trends(now: dt.datetime) -> list[digests.Trend]:
             fresh.append(trend)
         if fresh:
             body = '\n'.join(t.text for t in fresh)
-            managers = [u.id for u in users_with_role(s, 'management')]
+            managers = user_ids_with_role(s, 'management')
             notifications.send(s, user_ids=managers, subject='Hiccup trend alert', body=body)
             notifications.send_to_group(s, subject='Hiccup trend alert', body=body)
     return fresh

@@ -10,6 +10,7 @@ from models.hiccups.rules import (
     department_hod,
     follow_up_days,
     sla_hours,
+    user_ids_with_role,
     users_with_role,
 )
 from models.hiccups.tables import (
@@ -43,5 +44,6 @@ __all__ = [
     'department_hod',
     'follow_up_days',
     'sla_hours',
+    'user_ids_with_role',
     'users_with_role',
 ]
