@@ -35,6 +35,8 @@ def setup() -> None:
     db.configure(settings.db_url)
     migrate.upgrade()
     migrate.seed_roles()
+    if db.refresh_statistics(missing_only=True):  # SQLite never analysed (a new or an upgraded database)
+        log.info('made the query planner statistics')
     generated = migrate.ensure_admin(settings.admin_email, settings.admin_password)
     if generated:
         log.warning(

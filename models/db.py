@@ -13,6 +13,7 @@ _engine: Engine | None = None
 _sessionmaker: sessionmaker[Session] | None = None
 _generation = 0
 POOL_SIZE = 20  # connections a server database keeps open (as many again may be opened beyond it)
+STATISTICS_PICKUP_SECONDS = 3600
 
 
 def configure(url: str, **kwargs: Any) -> Engine:
@@ -23,6 +24,9 @@ def configure(url: str, **kwargs: Any) -> Engine:
         _engine.dispose()
     if url.startswith('sqlite'):
         kwargs.setdefault('connect_args', {'check_same_thread': False, 'timeout': 30})
+        # a connection reads the planner's statistics when it opens: renewed hourly, it takes up the
+        # statistics `refresh_statistics` writes (in this process or in the task consumer's)
+        kwargs.setdefault('pool_recycle', STATISTICS_PICKUP_SECONDS)
     else:
         kwargs.setdefault('pool_pre_ping', True)
         kwargs.setdefault('pool_recycle', 3600)
@@ -46,6 +50,26 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute('PRAGMA foreign_keys=ON')
     cursor.execute('PRAGMA synchronous=NORMAL')
     cursor.close()
+
+
+def refresh_statistics(missing_only: bool = False) -> bool:
+    """SQLite: renew the query planner's statistics (`ANALYZE`), or with `missing_only` make them
+    if the database has none yet (the app's start); True if it ran.
+
+    SQLite chooses between indexes by the row counts `ANALYZE` leaves in ``sqlite_stat1`` and
+    gathers none by itself: without them a staff member's list at a million hiccups reads every row
+    of their department and sorts them, where with them it walks one covering index and reads only
+    the page (tests/hiccups/test_list_plans.py). A full `ANALYZE` reads every index (4-20 s at a
+    million hiccups) and holds off writers meanwhile (they wait, up to the 30 s timeout), so it runs
+    at night (`tasks.refresh_statistics`), and at the app's start if there are none. MariaDB keeps its
+    statistics up to date itself."""
+    if engine().dialect.name != 'sqlite':
+        return False
+    with engine().begin() as conn:
+        if missing_only and conn.exec_driver_sql("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_stat1'").first():
+            return False
+        conn.exec_driver_sql('ANALYZE')
+    return True
 
 
 def _mysql_session(dbapi_connection: Any, _record: Any) -> None:

@@ -61,6 +61,14 @@ def prune_change_markers() -> None:
     log.info('pruned %d live-update markers', removed)
 
 
+@huey.periodic_task(local_crontab(minute='45', hour='3'))
+def refresh_statistics() -> None:
+    """SQLite's query planner statistics, renewed at night (`models.db.refresh_statistics`)."""
+    started = time.monotonic()
+    if db.refresh_statistics():
+        log.info('renewed the query planner statistics in %.1f s', time.monotonic() - started)
+
+
 @huey.periodic_task(crontab(minute='7'))
 def prune_exports() -> None:
     """Downloads are written under DATA_DIR/exports; an hour is plenty to fetch one."""

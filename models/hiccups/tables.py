@@ -126,6 +126,9 @@ class Hiccup(IdMixin, TimestampMixin, VersionMixin, Base):
         # reads only the page's rows (models.query.page).
         Index('ix_hiccups_created_visibility', 'created_at', 'id', *VISIBILITY_COLUMNS),
         Index('ix_hiccups_title', 'title', 'id', *VISIBILITY_COLUMNS),
+        # What staff visibility reads, by id: SQLite checks a search's matches (ids from FTS5) there instead
+        # of in their rows (the staff count of a common word at a million: 45 -> 14 ms).
+        Index('ix_hiccups_id_visibility', 'id', *VISIBILITY_COLUMNS),
     )
     reference: Mapped[str | None] = mapped_column(String(20), unique=True, info={'label': 'Reference'})
     title: Mapped[str] = mapped_column(String(200), info={'label': 'Title'})

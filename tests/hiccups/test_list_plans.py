@@ -21,6 +21,7 @@ from tests.hiccups.conftest import Lab, hiccup_data
 MILLION = {
     'ix_hiccups_created_visibility': '1000000 1 1 1 1 1',
     'ix_hiccups_title': '1000000 439 1 1 1 1',
+    'ix_hiccups_id_visibility': '1000000 1 1 1 1',
     'ix_hiccups_status_created': '1000000 166667 1 1 1 1 1',
     'ix_hiccups_dashboard_department': '1000000 125000 1 1 1 1 1 1 1 1 1 1',
     'ix_hiccups_dashboard': '1000000 1 1 1 1 1 1 1 1 1 1 1',
@@ -79,6 +80,13 @@ def test_a_staff_page_takes_its_ids_from_one_index_in_the_list_order(million: La
     assert 'TEMP B-TREE' not in plan, plan  # no sorting: the index is the order
 
 
+def test_a_staff_count_of_a_search_checks_each_match_in_the_visibility_index(million: Lab):
+    with db.session() as s:
+        counted = query.build(s, million.staff, Hiccups, ListParams(q='centrifuge'), sort=False)
+    plan = _plan(counted.with_only_columns(Hiccups.model.id).limit(query.COUNT_CAP + 1))
+    assert 'COVERING INDEX ix_hiccups_id_visibility' in plan, plan  # not each match's row
+
+
 def test_pages_and_counts_are_the_same_rows_with_the_million_plans(million: Lab):
     titles = ['Clot', 'Analyser down', 'Barcode', 'Analyser down', 'Late courier']
     with db.session() as s:
@@ -90,7 +98,9 @@ def test_pages_and_counts_are_the_same_rows_with_the_million_plans(million: Lab)
         by_title = query.page(s, million.other_staff, Hiccups, ListParams(sort='title', per_page=2, page=2))
         open_ones = query.count(s, million.other_staff, Hiccups, ListParams(filters={'status': 'open'}))
         newest = query.page(s, million.staff, Hiccups, ListParams(per_page=3))
+        analysers = query.count(s, million.other_staff, Hiccups, ListParams(q='analyser'))
     # other_staff sees the haematology ones but staff's confidential 'Analyser down'
     assert [h.title for h in by_title] == ['Clot', 'Late courier']
     assert open_ones == (4, False)
     assert [h.title for h in newest] == ['Late courier', 'Analyser down', 'Barcode']
+    assert analysers == (1, False)

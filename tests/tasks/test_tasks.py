@@ -5,7 +5,10 @@ from __future__ import annotations
 import datetime as dt
 import time
 
+from sqlalchemy import text
+
 import tasks
+from models import db
 from models.settings import reload_settings
 
 
@@ -26,6 +29,21 @@ def test_the_heartbeat_is_recorded_for_the_health_check(database):
     beat = tasks.last_heartbeat()
     assert beat is not None
     assert (dt.datetime.now(dt.UTC) - beat).total_seconds() < 60
+
+
+def test_sqlite_gets_its_query_planner_statistics_at_start_and_at_night(database, backend):
+    if backend != 'sqlite':
+        tasks.refresh_statistics.call_local()
+        assert db.refresh_statistics(missing_only=True) is db.refresh_statistics() is False  # MariaDB keeps its own
+        return
+    assert db.refresh_statistics(missing_only=True) is True  # a database never analysed: the app's start does it
+    assert db.refresh_statistics(missing_only=True) is False  # once
+    with db.session() as s:
+        s.execute(text('DELETE FROM sqlite_stat1'))
+    tasks.refresh_statistics.call_local()
+    with db.session() as s:
+        analysed = set(s.scalars(text('SELECT DISTINCT tbl FROM sqlite_stat1')))
+    assert 'roles' in analysed  # a seeded table; the planner of each new connection reads its row counts
 
 
 def test_the_embedded_consumer_runs_tasks_and_stops_cleanly(database):
