@@ -7,6 +7,7 @@ import string
 from typing import Any
 
 from sqlalchemy import (
+    Select,
     or_,
     select,
 )
@@ -110,14 +111,16 @@ def escalate(session: Session, hiccup: Hiccup, actor: Actor) -> None:
 
 
 def users_with_role(session: Session, role: str) -> list[User]:
-    stmt = select(User).join(user_roles).join(Role).where(Role.name == role, User.active.is_(True))
-    return list(session.scalars(stmt))
+    return list(session.scalars(_with_role(select(User), role)))
 
 
 def user_ids_with_role(session: Session, role: str) -> list[int]:
     """The ids of the active users with `role` (one query; `users_with_role` also loads each user's roles)."""
-    stmt = select(User.id).join(user_roles).join(Role).where(Role.name == role, User.active.is_(True))
-    return list(session.scalars(stmt))
+    return list(session.scalars(_with_role(select(User.id), role)))
+
+
+def _with_role(stmt: Select, role: str) -> Select:
+    return stmt.join(user_roles).join(Role).where(Role.name == role, User.active.is_(True))
 
 
 #: What each event tells whom: subject, body, and who of management / responder / raiser.

@@ -22,8 +22,7 @@ ESCALATION = {Severity.low: 0.01, Severity.medium: 0.03, Severity.high: 0.13, Se
 # How many writes (each bumps the row's optimistic-locking version) the engine makes of a
 # step: where its hooks run queries between setting fields, autoflush writes more than once.
 WRITES = {
-    ('hiccups', 'create'): 2,  # insert; reference, responder (the HOD) and SLA due times in one UPDATE
-    ('hiccups', 'create confidential'): 2,  # the same, without a default responder
+    ('hiccups', 'create'): 2,  # insert; reference, responder (the HOD, if any) and SLA due times in one UPDATE
     ('hiccups', 'close'): 2,  # closed_at, then follow_up_due_at
     ('hiccups', 'escalate'): 2,  # closed_at, then nc_id
     ('non_conformances', 'create'): 2,  # insert; reference
@@ -74,7 +73,7 @@ class Simulation:
         h.update(
             response_due_at=created + in_hours(response_h),
             closure_due_at=created + in_hours(closure_h),
-            version=WRITES[('hiccups', 'create confidential' if h['confidential'] else 'create')],
+            version=WRITES[('hiccups', 'create')],
             updated_at=created,
         )
         for key in ('response', 'root_cause', 'corrective_action', 'responded_at', 'closure_remarks'):
