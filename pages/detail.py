@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from nicegui import events, ui
+from nicegui import events, run, ui
 
 from models import attachments, audit, comments, db, query, records
 from models.accounts import Actor
@@ -23,6 +23,7 @@ from pages.workflow import transition_dialog
 
 #: Module-specific additions to a detail page: slug → fn(record_id, actor), drawn under the fields.
 DETAIL_EXTRAS: dict[str, Callable[[int, Actor], None]] = {}
+SIGNED_OUT, GONE = 'signed out', 'gone'
 
 
 @page('/r/{slug}/new')
@@ -119,7 +120,7 @@ async def detail_page(slug: str, record_id: int) -> None:
         title = rt.title_of(record)
     with frame(title, actor):
         view = RecordDetail(rt, record.id, actor.id)
-    live.on_change(rt.slug, view.refresh)
+    live.on_change(rt.slug, live.coalesced(view.check, f'check {rt.slug} {record.id}'))
 
 
 class RecordDetail:
@@ -133,9 +134,32 @@ class RecordDetail:
         self.seen: tuple[int, int] | None = None  # (version, newest audit id) of what is shown
         self.refresh()
 
-    def refresh(self, ids: set[int] | None = None) -> None:
-        """Redraw if the record or its reader's access to it changed. Any change of its type checks,
-        not only its own (`ids`): the reader may have been moved to another department meanwhile."""
+    async def check(self) -> None:
+        """On a live change of the record type: redraw if what the reader sees of the record changed.
+        Any change of its type checks, not only its own: the reader may have been moved to another
+        department meanwhile. The check reads on a worker thread, since every open page of the type runs
+        it for every change; the redraw (rare: this record changed) reads on the event loop."""
+        if live.gone(self.container):
+            return
+        seen = await run.io_bound(self._seen_now)
+        if seen in (None, SIGNED_OUT) or seen == self.seen or (seen == GONE and self.seen is None):
+            return
+        self.refresh()
+
+    def _seen_now(self) -> tuple[int, int] | str:
+        """What identifies the record as its reader may see it now: (version, newest audit id), or why not."""
+        with db.session() as s:
+            try:
+                record = get_visible(s, actor_by_id(self.user_id, s), self.rt, self.record_id)
+            except NotSignedIn:
+                return SIGNED_OUT
+            except NotFound:
+                return GONE
+            return (getattr(record, 'version', 0), audit.latest_id(s, self.rt.slug, record.id))
+
+    def refresh(self) -> None:
+        """Redraw if the record or its reader's access to it changed (after the reader's own action, or
+        when `check` found a change)."""
         if live.gone(self.container):
             return
         if self._dialog_open():  # a step, delete or reset dialog being filled in: redraw once it closes

@@ -14,7 +14,7 @@ from models.permissions import PermissionDenied
 from models.settings import get_settings
 from models.values import ValidationError
 from pages.layout import frame
-from pages.session import act, current_actor, page
+from pages.session import act, current_actor, page, preloaded_unread
 
 log = logging.getLogger('labdesk.pages')
 BELL_SECONDS = 15
@@ -53,7 +53,8 @@ def bell(actor: Actor) -> None:
     async def refresh() -> None:
         show(await run.io_bound(_unread, user_id))
 
-    show(_unread(user_id))
+    preloaded = preloaded_unread(user_id)
+    show(_unread(user_id) if preloaded is None else preloaded)
     # not `immediate`: the count is shown already, and an immediate timer waits for the browser's
     # connection, which makes NiceGUI send an async page before it is built (a list without its rows)
     ui.timer(BELL_SECONDS, refresh, immediate=False)

@@ -37,10 +37,13 @@ def record_type(slug: str, actor: Actor | None = None, action: str = 'view') -> 
 @page('/r/{slug}')
 async def list_page(slug: str, request: Request) -> None:
     actor = current_actor()
-    rt = record_type(slug, actor)
+    rt = record_type(slug)
     params = ListParams.from_query(rt, dict(request.query_params))
+    setup = await run.io_bound(ListSetup.read, rt, actor, params)
+    if setup is None:  # the app is stopping
+        return
     with frame(rt.label_plural, actor):
-        view = RecordList(rt, actor, params)
+        view = RecordList(rt, actor, params, setup)
 
     async def start() -> None:
         await view.load()
@@ -73,21 +76,43 @@ def _fetch(user_id: int, rt: type[RecordType], params: ListParams) -> tuple[list
         return changes.shared(s, query.result_key(s, actor, rt, params), read)
 
 
+def _filter_options(session: Any, rt: type[RecordType]) -> dict[str, dict[Any, str]]:
+    return {n: options_for(session, rt.fields[n]) for n in filterable(rt)}
+
+
+@dataclasses.dataclass(frozen=True)
+class ListSetup:
+    """What a list page reads before it is built, on a worker thread (`read`): the build itself then
+    waits for nothing, so a hundred lists opening at once do not hold the event loop on the database."""
+
+    may_create: bool
+    may_export: bool
+    saved: dict[str, str]  # saved view query → name
+    filter_options: dict[str, dict[Any, str]] | None  # read only when the URL filters: the panel opens
+
+    @classmethod
+    def read(cls, rt: type[RecordType], actor: Actor, params: ListParams) -> ListSetup:
+        """Refused (`PermissionDenied`) unless `actor` may view `rt`."""
+        with db.session() as s:
+            require(s, actor, rt, 'view')
+            saved = {v.query: v.name for v in views.for_user(s, actor.id, rt.slug)}
+            active = params.filters or params.date_from or params.date_to
+            options = _filter_options(s, rt) if active else None
+            return cls(can(s, actor, rt, 'create'), can(s, actor, rt, 'export'), saved, options)
+
+
 class RecordList:
     """Toolbar, filters and a server-side paged table for one record type."""
 
-    def __init__(self, rt: type[RecordType], actor: Actor, params: ListParams) -> None:
+    def __init__(self, rt: type[RecordType], actor: Actor, params: ListParams, setup: ListSetup) -> None:
         self.rt = rt
         self.user_id = actor.id
         self.params = params
         self.base = f'/r/{rt.slug}'
         self.reload = live.coalesced(self.load, f'reload {rt.slug}', Reader(actor.id, rt))
-        with db.session() as s:
-            self.may_create = can(s, actor, rt, 'create')
-            self.may_export = can(s, actor, rt, 'export')
-            self.saved = {v.query: v.name for v in views.for_user(s, actor.id, rt.slug)}
+        self.may_create, self.may_export, self.saved = setup.may_create, setup.may_export, setup.saved
         self._toolbar()
-        self._filters()
+        self._filters(setup.filter_options)
         self.summary = ui.label('').classes('text-sm text-gray-600').mark('list-summary')
         self.table = (
             ui.table(columns=self._columns(), rows=[], row_key='id', pagination=self._pagination(0))
@@ -154,27 +179,33 @@ class RecordList:
             )
             ui.button(icon='bookmark_add', on_click=self._save_view).props('flat dense').tooltip('Save this view')
 
-    def _filters(self) -> None:
-        """The filter panel; its inputs are built when it first opens (a closed panel costs nothing:
-        its selects of users or departments are most of what a list page takes to build)."""
+    def _filters(self, options: dict[str, dict[Any, str]] | None) -> None:
+        """The filter panel, open when the URL filters (`options` then given); otherwise its inputs are
+        built when it first opens (a closed panel costs nothing: its selects of users or departments
+        are most of what a list page takes to build)."""
         self.filters_built = False
-        active = bool(self.params.filters or self.params.date_from or self.params.date_to)
         with (
-            ui.expansion('Filters and columns', icon='filter_list', value=active)
+            ui.expansion('Filters and columns', icon='filter_list', value=options is not None)
             .classes('w-full')
             .props('dense') as panel
         ):
             self.filter_row = ui.row().classes('w-full items-end gap-2')
-        panel.on_value_change(lambda e: self._build_filters() if e.value else None)
-        if active:
-            self._build_filters()
+        panel.on_value_change(self._open_filters)
+        if options is not None:
+            self._build_filters(options)
 
-    def _build_filters(self) -> None:
+    async def _open_filters(self, event: Any) -> None:
+        if event.value and not self.filters_built:
+            self._build_filters(await run.io_bound(self._read_options))
+
+    def _read_options(self) -> dict[str, dict[Any, str]]:
+        with db.session() as s:
+            return _filter_options(s, self.rt)
+
+    def _build_filters(self, options: dict[str, dict[Any, str]]) -> None:
         if self.filters_built:
             return
         self.filters_built = True
-        with db.session() as s:
-            options = {n: options_for(s, self.rt.fields[n]) for n in filterable(self.rt)}
         with self.filter_row:
             self.filter_inputs = {}
             for name, choices in options.items():

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import contextvars
+import dataclasses
 import functools
 import inspect
 import secrets
@@ -15,10 +17,11 @@ from urllib.parse import quote
 from fastapi import Request
 from fastapi.responses import RedirectResponse
 from nicegui import app, run, ui
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 from starlette.middleware.base import BaseHTTPMiddleware
 
-from models import db
+from models import db, notifications, permissions
 from models.accounts import Actor
 from models.permissions import NotFound, PermissionDenied
 from models.records import Conflict
@@ -30,6 +33,47 @@ PUBLIC_PREFIXES = ('/_nicegui', '/login', '/signup', '/healthz', '/api', '/docs'
 
 class NotSignedIn(Exception):
     """The browser session has no (or no longer a) signed-in user."""
+
+
+@dataclasses.dataclass
+class _Preload:
+    """What `page` reads on a worker thread before a page is built, so that building it reads nothing
+    on the event loop: the signed-in user, their unread count (the header's bell) and, when stale, the
+    role permissions (`permissions.warm`). Valid only while the page is built: `page` empties it
+    after, and tasks started during the build (which copy the build's context, holder included) then
+    read afresh."""
+
+    user_id: int | None = None
+    actor: Actor | None = None
+    unread: int | None = None  # None: not read (or could not be)
+
+
+_preload: contextvars.ContextVar[_Preload | None] = contextvars.ContextVar('page preload', default=None)
+
+
+def _read_for_page(user_id: int) -> _Preload:
+    with db.session() as s:
+        preload = _Preload(user_id, Actor.load(s, user_id))
+        permissions.warm(s)  # the page's permission checks (its menu, its buttons) then read nothing
+        if preload.actor is not None:
+            with contextlib.suppress(SQLAlchemyError):  # the bell reads (and logs) again; the page is built
+                preload.unread = notifications.unread_count(s, user_id)
+    return preload
+
+
+async def _preloaded() -> _Preload:
+    """The preload of the page about to be built (empty when nobody live is signed in)."""
+    storage = app.storage.user
+    user_id = storage.get('user_id')
+    if user_id is None or _expired(storage):
+        return _Preload()
+    return await run.io_bound(_read_for_page, user_id) or _Preload()  # None: the app is stopping
+
+
+def preloaded_unread(user_id: int) -> int | None:
+    """The unread count `page` read for `user_id` before building this page, if it did."""
+    preload = _preload.get()
+    return preload.unread if preload is not None and preload.user_id == user_id else None
 
 
 def sign_in(actor: Actor) -> None:
@@ -68,11 +112,15 @@ def current_actor() -> Actor:
     if user_id is None or _expired(storage):
         sign_out()
         raise NotSignedIn
-    try:
-        actor = actor_by_id(user_id)
-    except NotSignedIn:
-        sign_out()
-        raise
+    preload = _preload.get()
+    if preload is not None and preload.user_id == user_id and preload.actor is not None:
+        actor = preload.actor
+    else:
+        try:
+            actor = actor_by_id(user_id)
+        except NotSignedIn:
+            sign_out()
+            raise
     storage['seen'] = time.time()
     return actor
 
@@ -148,11 +196,14 @@ def _refusals_shown() -> Iterator[None]:
 
 def page(path: str) -> Callable[[Callable[..., Any]], Any]:
     """`ui.page` for signed-in pages: refusals (not signed in, not found, not allowed) become a
-    message to the user rather than an error page."""
+    message to the user rather than an error page. The signed-in user is read on a worker thread
+    before the build (`_Preload`), so `current_actor` while building does not wait on the database."""
 
     def decorator(builder: Callable[..., Any]) -> Any:
         @functools.wraps(builder)
         async def guarded(*args: Any, **kwargs: Any) -> None:
+            preload = await _preloaded()
+            token = _preload.set(preload)
             try:
                 result = builder(*args, **kwargs)
                 if inspect.isawaitable(result):
@@ -163,6 +214,9 @@ def page(path: str) -> Callable[[Callable[..., Any]], Any]:
                 with ui.card().classes('absolute-center'):
                     ui.label(str(exc) or 'Not found.').classes('text-lg')
                     ui.link('Back to the start page', '/')
+            finally:
+                preload.user_id = preload.actor = preload.unread = None
+                _preload.reset(token)
 
         return ui.page(path)(guarded)
 

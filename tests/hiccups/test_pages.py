@@ -90,3 +90,51 @@ async def test_a_detail_page_shows_the_hiccup_again_when_its_reader_may_see_it_a
     move_hod_and_touch_hiccups(lab.haem, 'And another')
     await user.should_see('Sysmex XN stopped mid-run', retries=50)  # its description: the page is drawn again
     await user.should_not_see('no longer available')
+
+
+async def test_an_open_detail_page_checks_other_changes_off_the_event_loop_and_redraws_its_own(
+    lab: Lab, user: User, monkeypatch
+) -> None:
+    """Every open detail page of a type checks each change of that type: the check reads on a worker
+    thread (a hundred open pages must not hold the event loop on the database); the record's own
+    change is drawn."""
+    import asyncio
+    import threading
+
+    from sqlalchemy import event
+
+    from models import records
+    from models.accounts import SYSTEM
+    from models.hiccups import Hiccups
+    from pages.detail import RecordDetail
+    from tests.hiccups.conftest import hiccup_data
+
+    with db.session() as s:
+        hiccup = records.create(s, lab.staff, Hiccups, hiccup_data(lab, title='Centrifuge lid cracked'))
+    await sign_in(user, 'hod@lab.test', 'hod-pass-11')
+    await user.open(f'/r/hiccups/{hiccup.id}')
+    await user.should_see('Centrifuge lid cracked')
+    checks, on_loop = [], []
+    check = RecordDetail._seen_now
+    monkeypatch.setattr(RecordDetail, '_seen_now', lambda self: checks.append(check(self)) or checks[-1])
+
+    def listener(_conn, _cursor, statement: str, *_rest) -> None:
+        if threading.current_thread() is threading.main_thread():
+            on_loop.append(statement)
+
+    with db.session() as s:  # another hiccup: the open page checks whether its own changed
+        records.create(s, lab.staff, Hiccups, hiccup_data(lab, title='Another one'))
+    event.listen(db.engine(), 'before_cursor_execute', listener)
+    try:
+        for _ in range(100):
+            if checks:
+                break
+            await asyncio.sleep(0.1)
+    finally:
+        event.remove(db.engine(), 'before_cursor_execute', listener)
+    assert len(checks) == 1 and on_loop == []
+    await user.should_not_see('Another one')
+    with db.session() as s:
+        version = s.get(Hiccup, hiccup.id).version
+        records.update(s, SYSTEM, Hiccups, hiccup.id, {'title': 'Centrifuge lid replaced'}, version=version)
+    await user.should_see('Centrifuge lid replaced', retries=50)

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 from nicegui import ui
 from nicegui.testing import User
-from sqlalchemy import select
+from sqlalchemy import event, select
 
-from models import db, records
+from models import db, notifications, records, views
 from models.accounts import SYSTEM
+from models.accounts import User as UserRow
 from models.engine import REGISTRY, get
 from tests.pages.helpers import sign_in, table_rows
 
@@ -115,6 +118,35 @@ async def test_the_filter_panel_is_built_when_opened_and_filters_the_list(databa
     await user.open('/r/departments?f.active=false')  # a filtered link opens the panel with its filter shown
     await user.should_see('Columns')
     assert _select(user, 'Active').value == 'false'
+
+
+async def test_opening_a_list_waits_for_no_query_on_the_event_loop(database, user: User) -> None:
+    """Everything a list page reads (the user, their unread count, permissions, saved views, filter
+    choices, rows) is read on worker threads: one slow query must not freeze every other open page."""
+    with db.session() as s:
+        records.create(s, SYSTEM, get('departments'), {'name': 'Biochemistry'})
+    await sign_in(user)
+    with db.session() as s:
+        admin_id = s.scalar(select(UserRow.id).where(UserRow.email == 'admin@lab.test'))
+        views.save(s, admin_id, 'departments', 'Active ones', 'f.active=true')
+        notifications.send(s, user_ids=[admin_id], subject='Something to read', body='', channels=['inapp'])
+    on_loop: list[str] = []
+
+    def listener(_conn, _cursor, statement: str, *_rest) -> None:
+        if threading.current_thread() is threading.main_thread():
+            on_loop.append(statement)
+
+    event.listen(db.engine(), 'before_cursor_execute', listener)
+    try:
+        await user.open('/r/departments?f.active=true')
+        await user.should_see('1 department')
+    finally:
+        event.remove(db.engine(), 'before_cursor_execute', listener)
+    assert user.find(marker='bell-count').elements.pop().text == '1'
+    saved = next(e for e in user.find(ui.select).elements if e.options.get('') == 'Saved views')
+    assert saved.options['f.active=true'] == 'Active ones'
+    assert _select(user, 'Active').value == 'true'
+    assert on_loop == []
 
 
 def _select(user: User, label: str) -> ui.select:
