@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
-from nicegui import events, run, ui
+from nicegui import background_tasks, events, run, ui
 
 from models import attachments, audit, comments, db, query, records
 from models.accounts import Actor
@@ -14,11 +16,12 @@ from models.permissions import NotFound, can, get_visible
 from models.query import ListParams
 from models.settings import get_settings
 from models.values import ValidationError, display, ref_titles
+from models.workflow import Transition
 from pages import live, markup
 from pages.forms import RecordForm
 from pages.layout import frame
 from pages.records import record_type
-from pages.session import NotSignedIn, act, act_io, actor_by_id, current_actor, flash, page
+from pages.session import NotSignedIn, act_io, actor_by_id, current_actor, flash, page
 from pages.workflow import transition_dialog
 
 #: Module-specific additions to a detail page: slug → fn(record_id, actor), drawn under the fields.
@@ -89,25 +92,28 @@ def edit_page(slug: str, record_id: int) -> None:
 def _form_buttons(rt: type[RecordType], form: RecordForm, save: Callable[[Actor, Any], Any], cancel: str) -> None:
     """Save (showing field errors, or going to the saved record) and Cancel."""
 
-    def submit() -> None:
+    async def submit() -> None:
         def work(actor: Actor) -> Any:
             with db.session() as s:
                 return save(actor, s)
 
+        button.disable()  # one save at a time: a second tap while this one runs would save twice
         try:
-            saved = act(work)
+            saved = await act_io(work)
         except ValidationError as exc:
             form.show_errors(exc.errors)
             return
         except attachments.UploadRejected as exc:
             ui.notify(f'Nothing was saved: {exc}', type='negative', multi_line=True)
             return
+        finally:
+            button.enable()
         if saved is not None:
             flash(f'{rt.label} saved.')
             ui.navigate.to(f'/r/{rt.slug}/{saved.id}')
 
     with ui.row():
-        ui.button('Save', icon='save', on_click=submit)
+        button = ui.button('Save', icon='save', on_click=submit)
         ui.button('Cancel', on_click=lambda: ui.navigate.to(cancel)).props('flat')
 
 
@@ -115,12 +121,42 @@ def _form_buttons(rt: type[RecordType], form: RecordForm, save: Callable[[Actor,
 async def detail_page(slug: str, record_id: int) -> None:
     actor = current_actor()
     rt = record_type(slug, actor)
-    with db.session() as s:
-        record = get_visible(s, actor, rt, record_id)
-        title = rt.title_of(record)
-    with frame(title, actor):
-        view = RecordDetail(rt, record.id, actor.id)
-    live.on_change(rt.slug, live.coalesced(view.check, f'check {rt.slug} {record.id}'))
+    view = RecordDetail(rt, record_id, actor.id)
+    shown = await run.io_bound(view.read, True)
+    if shown == SIGNED_OUT:  # meanwhile
+        raise NotSignedIn
+    if not isinstance(shown, Shown):  # the app is stopping
+        return
+    with frame(rt.title_of(shown.record), actor):
+        view.place(shown)
+    live.on_change(rt.slug, live.coalesced(view.check, f'check {rt.slug} {record_id}'))
+
+
+@dataclasses.dataclass(frozen=True)
+class Related:
+    rt: type[RecordType]
+    params: ListParams
+    rows: list[Any]
+    total: int
+    capped: bool
+
+
+@dataclasses.dataclass(frozen=True)
+class Shown:
+    """Everything a detail page draws, read on a worker thread (`RecordDetail.read`): drawing it then
+    reads nothing, so opening or redrawing a record does not hold the event loop on the database."""
+
+    actor: Actor
+    record: Any
+    seen: tuple[int, int]  # (version, newest audit id): what identifies this state of the record
+    may_edit: bool
+    may_delete: bool
+    steps: list[Transition]  # the workflow steps this reader may run now
+    refs: dict[str, dict[Any, str]]  # reference titles of the record's fields
+    related: list[Related]
+    files: list[Any]
+    may_attach: bool
+    timeline: list[tuple[dt.datetime, str, str]]  # (at, who, what), newest first
 
 
 class RecordDetail:
@@ -130,21 +166,75 @@ class RecordDetail:
         self.rt = rt
         self.record_id = record_id
         self.user_id = user_id
-        self.container = ui.column().classes('w-full gap-3')
+        self.container: ui.column | None = None
         self.seen: tuple[int, int] | None = None  # (version, newest audit id) of what is shown
-        self.refresh()
 
-    async def check(self) -> None:
-        """On a live change of the record type: redraw if what the reader sees of the record changed.
-        Any change of its type checks, not only its own: the reader may have been moved to another
-        department meanwhile. The check reads on a worker thread, since every open page of the type runs
-        it for every change; the redraw (rare: this record changed) reads on the event loop."""
-        if live.gone(self.container):
-            return
-        seen = await run.io_bound(self._seen_now)
-        if seen in (None, SIGNED_OUT) or seen == self.seen or (seen == GONE and self.seen is None):
-            return
-        self.refresh()
+    def place(self, shown: Shown) -> None:
+        """Build the page's part here, showing `shown`."""
+        self.container = ui.column().classes('w-full gap-3')
+        self._show(shown)
+
+    # ---- reading (worker threads) ----
+
+    def read(self, refuse: bool = False) -> Shown | str:
+        """What the reader sees of the record now, or why nothing (`SIGNED_OUT`, `GONE`; with `refuse`,
+        `NotFound` is raised instead of `GONE`)."""
+        with db.session() as s:
+            try:
+                actor = actor_by_id(self.user_id, s)
+                record = get_visible(s, actor, self.rt, self.record_id)
+            except NotSignedIn:
+                return SIGNED_OUT
+            except NotFound:
+                if refuse:
+                    raise
+                return GONE
+            return self._gather(s, actor, record)
+
+    def _gather(self, s: Any, actor: Actor, record: Any) -> Shown:
+        rt = self.rt
+        state = getattr(record, rt.workflow.field.key) if rt.workflow else None
+        steps = [
+            step
+            for step in (rt.workflow.available(state) if rt.workflow else [])
+            if can(s, actor, rt, step.action) and rt.can_transition(actor, record, step.name) is None
+        ]
+        owner = rt.owner_field and getattr(record, rt.owner_field) == actor.id
+        may_edit = can(s, actor, rt, 'edit')
+        return Shown(
+            actor=actor,
+            record=record,
+            seen=(getattr(record, 'version', 0), audit.latest_id(s, rt.slug, record.id)),
+            may_edit=may_edit,
+            may_delete=can(s, actor, rt, 'delete'),
+            steps=steps,
+            refs=ref_titles(s, rt, [record], [n for n in rt.fields if n != 'id']),
+            related=self._read_related(s, actor, record),
+            files=attachments.for_record(s, rt.slug, record.id),
+            may_attach=bool(owner or may_edit),
+            timeline=self._read_timeline(s, record),
+        )
+
+    def _read_related(self, s: Any, actor: Actor, record: Any) -> list[Related]:
+        """Records of other types that refer to this one (an NC's hiccups and actions, …)."""
+        out = []
+        for other, field in related_types(self.rt):
+            if not can(s, actor, other, 'view'):
+                continue
+            params = ListParams(filters={field: str(record.id)}, per_page=10)
+            rows = query.page(s, actor, other, params)
+            if rows:
+                out.append(Related(other, params, rows, *query.count(s, actor, other, params, cap=999)))
+        return out
+
+    def _read_timeline(self, s: Any, record: Any) -> list[tuple[dt.datetime, str, str]]:
+        entries = [
+            (e.at, e.actor, _describe(self.rt, e))
+            for e in audit.history(s, self.rt.slug, record.id)
+            if e.action != 'comment'
+        ]  # the comment itself is shown instead
+        entries += [(c.at, c.author, c.body) for c in comments.for_record(s, self.rt.slug, record.id)]
+        return sorted(entries, key=lambda e: e[0], reverse=True)
 
     def _seen_now(self) -> tuple[int, int] | str:
         """What identifies the record as its reader may see it now: (version, newest audit id), or why not."""
@@ -157,124 +247,133 @@ class RecordDetail:
                 return GONE
             return (getattr(record, 'version', 0), audit.latest_id(s, self.rt.slug, record.id))
 
-    def refresh(self) -> None:
-        """Redraw if the record or its reader's access to it changed (after the reader's own action, or
-        when `check` found a change)."""
-        if live.gone(self.container):
+    # ---- refreshing (event loop) ----
+
+    async def check(self) -> None:
+        """On a live change of the record type: redraw if what the reader sees of the record changed.
+        Any change of its type checks, not only its own: the reader may have been moved to another
+        department meanwhile. Every open page of the type checks every change, so the check reads
+        only the record's version and newest audit entry."""
+        if self.container is None or live.gone(self.container):
+            return
+        seen = await run.io_bound(self._seen_now)
+        if seen in (None, SIGNED_OUT) or seen == self.seen or (seen == GONE and self.seen is None):
+            return
+        await self.refresh()
+
+    async def refresh(self) -> None:
+        """Read the record again and redraw it if it (or the reader's access to it) changed."""
+        if self.container is None or live.gone(self.container):
             return
         if self._dialog_open():  # a step, delete or reset dialog being filled in: redraw once it closes
             with self.container:
                 ui.timer(1.0, self.refresh, once=True)
             return
-        try:
-            actor = actor_by_id(self.user_id)
-        except NotSignedIn:
-            return
-        with db.session() as s:
-            try:
-                record = get_visible(s, actor, self.rt, self.record_id)
-            except NotFound:
-                self.seen = None  # shown again in full once the reader may see it again
-                self.container.clear()
-                with self.container:
-                    ui.label(f'This {self.rt.label.lower()} is no longer available to you.').classes('text-lg')
-                return
-            seen = (getattr(record, 'version', 0), audit.latest_id(s, self.rt.slug, record.id))
-            if seen == self.seen:  # e.g. the live echo of this page's own change: nothing new to show
-                return
-            self.seen = seen
+        shown = await run.io_bound(self.read)
+        if shown not in (None, SIGNED_OUT) and not live.gone(self.container):
+            self._show(shown)
+
+    def refresh_soon(self) -> None:
+        """`refresh` from a synchronous handler."""
+        background_tasks.create(self.refresh(), name=f'refresh {self.rt.slug} {self.record_id}')
+
+    def _show(self, shown: Shown | str) -> None:
+        if shown == GONE:
+            self.seen = None  # shown again in full once the reader may see it again
             self.container.clear()
             with self.container:
-                self._draw(s, actor, record)
+                ui.label(f'This {self.rt.label.lower()} is no longer available to you.').classes('text-lg')
+            return
+        if shown.seen == self.seen:  # e.g. the live echo of this page's own change: nothing new to show
+            return
+        if self._dialog_open():  # opened while the record was read
+            with self.container:
+                ui.timer(1.0, self.refresh, once=True)
+            return
+        self.seen = shown.seen
+        self.container.clear()
+        with self.container:
+            self._draw(shown)
 
-    def _draw(self, s: Any, actor: Actor, record: Any) -> None:
-        self._header(s, actor, record)
-        self._fields(s, record)
+    # ---- drawing (no database) ----
+
+    def _draw(self, shown: Shown) -> None:
+        self._header(shown)
+        self._fields(shown)
         if self.rt.slug in DETAIL_EXTRAS:
-            DETAIL_EXTRAS[self.rt.slug](record.id, actor)
-        self._related(s, actor, record)
-        self._files(s, actor, record)
-        self._timeline(s, record)
+            DETAIL_EXTRAS[self.rt.slug](shown.record.id, shown.actor)
+        self._related(shown)
+        self._files(shown)
+        self._timeline(shown)
 
     def _dialog_open(self) -> bool:
         """Whether a dialog is open on the page (NiceGUI keeps dialogs at the page's root, and deletes
         one when the element it was opened from is cleared)."""
         return any(isinstance(e, ui.dialog) and e.value for e in self.container.client.layout)
 
-    def _header(self, s: Any, actor: Actor, record: Any) -> None:
-        rt = self.rt
+    def _header(self, shown: Shown) -> None:
+        rt, record = self.rt, shown.record
         with ui.row().classes('w-full items-center gap-2'):
             ui.label(rt.title_of(record)).classes('text-xl font-medium')
             if rt.workflow:
                 state = getattr(record, rt.workflow.field.key)
                 ui.badge(rt.workflow.state_label(state)).props('outline').classes('text-sm')
             ui.space()
-            if can(s, actor, rt, 'edit'):
+            if shown.may_edit:
                 ui.button('Edit', icon='edit', on_click=lambda: ui.navigate.to(f'/r/{rt.slug}/{record.id}/edit')).props(
                     'outline'
                 )
-            if can(s, actor, rt, 'delete'):
+            if shown.may_delete:
                 ui.button(
                     'Delete' if not rt.lookup else 'Delete or deactivate',
                     icon='delete',
                     on_click=lambda: self._delete(record.version),
                 ).props('outline color=negative')
         if rt.workflow:
-            state = getattr(record, rt.workflow.field.key)
             with ui.row().classes('gap-2'):
-                for step in rt.workflow.available(state):
-                    if can(s, actor, rt, step.action) and rt.can_transition(actor, record, step.name) is None:
-                        ui.button(
-                            step.title,
-                            on_click=lambda st=step, v=record.version: transition_dialog(
-                                self.rt, self.record_id, st, v, self.refresh
-                            ),
-                        ).props(f'color={step.color}')
+                for step in shown.steps:
+                    ui.button(
+                        step.title,
+                        on_click=lambda st=step, v=record.version: transition_dialog(
+                            self.rt, self.record_id, st, v, self.refresh_soon
+                        ),
+                    ).props(f'color={step.color}')
 
-    def _fields(self, s: Any, record: Any) -> None:
+    def _fields(self, shown: Shown) -> None:
         tz = get_settings().tz
         names = [n for n in self.rt.fields if n != 'id']
-        refs = ref_titles(s, self.rt, [record], names)
         with ui.card().classes('w-full'), ui.grid().classes('w-full grid-cols-1 sm:grid-cols-2 gap-x-6 gap-y-2'):
             for name in names:
                 field = self.rt.fields[name]
                 with ui.column().classes('gap-0' + (' sm:col-span-2' if field.kind == 'text' else '')):
                     ui.label(field.label).classes('text-xs text-gray-500')
-                    value = getattr(record, name)
+                    value = getattr(shown.record, name)
                     if field.markdown and value:
                         markup.markdown(value).props(f'data-field={name}')
                         continue
-                    text = display(field, value, tz, refs.get(name)) or '—'
+                    text = display(field, value, tz, shown.refs.get(name)) or '—'
                     ui.label(text).classes('whitespace-pre-wrap break-words').props(f'data-field={name}')
 
-    def _related(self, s: Any, actor: Actor, record: Any) -> None:
-        """Records of other types that refer to this one (an NC's hiccups and actions, …)."""
-        for other, field in related_types(self.rt):
-            if not can(s, actor, other, 'view'):
-                continue
-            params = ListParams(filters={field: str(record.id)}, per_page=10)
-            rows = query.page(s, actor, other, params)
-            if not rows:
-                continue
-            total, capped = query.count(s, actor, other, params, cap=999)
+    def _related(self, shown: Shown) -> None:
+        for related in shown.related:
+            other = related.rt
             with ui.card().classes('w-full'):
-                ui.label(f'{other.label_plural} ({total}{"+" if capped else ""})').classes('font-medium')
-                for row in rows:
+                more = '+' if related.capped else ''
+                ui.label(f'{other.label_plural} ({related.total}{more})').classes('font-medium')
+                for row in related.rows:
                     ui.link(other.title_of(row) or f'#{row.id}', f'/r/{other.slug}/{row.id}')
-                if total > len(rows):
-                    ui.link('See all', params.url(f'/r/{other.slug}'))
+                if related.total > len(related.rows):
+                    ui.link('See all', related.params.url(f'/r/{other.slug}'))
 
-    def _files(self, s: Any, actor: Actor, record: Any) -> None:
-        files = attachments.for_record(s, self.rt.slug, record.id)
+    def _files(self, shown: Shown) -> None:
         with ui.card().classes('w-full'):
-            ui.label(f'Attachments ({len(files)})').classes('font-medium')
-            for f in files:
+            ui.label(f'Attachments ({len(shown.files)})').classes('font-medium')
+            for f in shown.files:
                 with ui.row().classes('items-center gap-2'):
                     ui.icon('attach_file')
                     ui.link(f.filename, f'/files/{f.id}', new_tab=True)
                     ui.label(f'{f.size / 1024:.0f} KB').classes('text-xs text-gray-500')
-            owner = self.rt.owner_field and getattr(record, self.rt.owner_field) == actor.id
-            if owner or can(s, actor, self.rt, 'edit'):
+            if shown.may_attach:
                 max_mb = get_settings().max_upload_mb
                 ui.upload(
                     label=f'Add files (up to {max_mb} MB each)',
@@ -298,38 +397,31 @@ class RecordDetail:
             return
         if saved is not None:
             ui.notify(f'Attached {saved.filename}.', type='positive')
-            self.refresh()
+            await self.refresh()
 
-    def _timeline(self, s: Any, record: Any) -> None:
+    def _timeline(self, shown: Shown) -> None:
         tz = get_settings().tz
-        entries = [
-            (e.at, e.actor, _describe(self.rt, e))
-            for e in audit.history(s, self.rt.slug, record.id)
-            if e.action != 'comment'
-        ]  # the comment itself is shown instead
-        entries += [(c.at, c.author, c.body) for c in comments.for_record(s, self.rt.slug, record.id)]
-        entries.sort(key=lambda e: e[0], reverse=True)
         with ui.card().classes('w-full'):
             ui.label('Timeline').classes('font-medium')
             body = ui.textarea(placeholder='Add a comment').props('autogrow outlined dense').classes('w-full')
             body.mark('comment-body')
             ui.button('Comment', on_click=lambda: self._comment(body)).props('outline dense')
             with ui.timeline(side='right').classes('w-full'):
-                for at, who, text in entries:
+                for at, who, text in shown.timeline:
                     with ui.timeline_entry(subtitle=f'{at.astimezone(tz):%d %b %Y %H:%M} · {who}'):
                         ui.label(text).classes('whitespace-pre-wrap break-words')
 
-    def _comment(self, body: Any) -> None:
+    async def _comment(self, body: Any) -> None:
         def add(actor: Actor) -> None:
             with db.session() as s:
                 records.comment(s, actor, self.rt, self.record_id, body.value)
 
         try:
-            act(add)
+            await act_io(add)
         except ValidationError as exc:
             body.error = exc.errors.get('body')
             return
-        self.refresh()
+        await self.refresh()
 
     def _delete(self, version: int) -> None:
         with ui.dialog() as dialog, ui.card():
@@ -337,19 +429,19 @@ class RecordDetail:
             if self.rt.lookup:
                 ui.label('A value still in use is deactivated instead.').classes('text-sm text-gray-600')
 
-            def confirm() -> None:
+            async def confirm() -> None:
                 def remove(actor: Actor) -> str:
                     with db.session() as s:
                         return records.delete(s, actor, self.rt, self.record_id)
 
-                outcome = act(remove)
+                outcome = await act_io(remove)
                 dialog.close()
                 if outcome == 'deleted':
                     flash(f'{self.rt.label} deleted.')
                     ui.navigate.to(f'/r/{self.rt.slug}')
                 elif outcome == 'deactivated':
                     ui.notify(f'{self.rt.label} is in use, so it was deactivated.', type='warning')
-                    self.refresh()
+                    await self.refresh()
 
             with ui.row():
                 ui.button('Delete', on_click=confirm).props('color=negative').mark('confirm-delete')

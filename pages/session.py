@@ -105,13 +105,21 @@ def _expired(storage: dict) -> bool:
     return time.time() - float(storage.get('seen', 0)) > idle
 
 
-def current_actor() -> Actor:
-    """The signed-in user, re-read from the database on every call (roles and active may change)."""
+def _signed_in_id() -> int:
+    """The browser session's user id (its idle clock starts again); `NotSignedIn` when nobody is signed
+    in or the session has been idle too long."""
     storage = app.storage.user
     user_id = storage.get('user_id')
     if user_id is None or _expired(storage):
         sign_out()
         raise NotSignedIn
+    storage['seen'] = time.time()
+    return user_id
+
+
+def current_actor() -> Actor:
+    """The signed-in user, re-read from the database on every call (roles and active may change)."""
+    user_id = _signed_in_id()
     preload = _preload.get()
     if preload is not None and preload.user_id == user_id and preload.actor is not None:
         actor = preload.actor
@@ -121,7 +129,6 @@ def current_actor() -> Actor:
         except NotSignedIn:
             sign_out()
             raise
-    storage['seen'] = time.time()
     return actor
 
 
@@ -170,11 +177,15 @@ def act(handler: Callable[[Actor], T]) -> T | None:
 
 
 async def act_io(handler: Callable[[Actor], T]) -> T | None:
-    """`act`, with the work itself on a thread so that a slow query blocks nobody else."""
-    actor = _actor_or_login()
-    if actor is not None:
+    """`act`, with the work (and the reading of the user) on a worker thread, so that a slow query or a
+    save blocks nobody else: the event loop serves every connected browser."""
+    try:
+        user_id = _signed_in_id()
         with _refusals_shown():
-            return await run.io_bound(handler, actor)
+            return await run.io_bound(lambda: handler(actor_by_id(user_id)))
+    except NotSignedIn:
+        sign_out()
+        ui.navigate.to('/login')
     return None
 
 

@@ -12,7 +12,7 @@ from models.engine import RecordType
 from models.values import ValidationError
 from models.workflow import Transition
 from pages.forms import RecordForm
-from pages.session import act
+from pages.session import act_io
 
 
 def transition_dialog(rt: type[RecordType], record_id: int, step: Transition, version: int | None, done: Any) -> None:
@@ -23,27 +23,30 @@ def transition_dialog(rt: type[RecordType], record_id: int, step: Transition, ve
             record = s.get(rt.model, record_id)
             form = RecordForm(s, rt, step.field_names(), record=record) if step.field_names() else None
 
-        def run_step() -> None:
+        async def run_step() -> None:
             data = form.data() if form else {}
 
             def go(actor: Actor) -> Any:
                 with db.session() as s:
                     return records.transition(s, actor, rt, record_id, step.name, data, version)
 
+            button.disable()  # one run at a time: a second tap meanwhile would only meet a conflict
             try:
-                saved = act(go)
+                saved = await act_io(go)
             except ValidationError as exc:
                 if form:
                     form.show_errors(exc.errors)
                 else:
                     ui.notify(str(exc), type='negative')
                 return
+            finally:
+                button.enable()
             dialog.close()
             if saved is not None:
                 ui.notify(f'{step.title}: done.', type='positive')
             done()
 
         with ui.row():
-            ui.button(step.title, on_click=run_step).props(f'color={step.color}').mark('run-step')
+            button = ui.button(step.title, on_click=run_step).props(f'color={step.color}').mark('run-step')
             ui.button('Cancel', on_click=dialog.close).props('flat')
     dialog.open()

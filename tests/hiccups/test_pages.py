@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+import threading
+from collections.abc import Iterator
+
 from nicegui import ui
 from nicegui.elements.upload_files import SmallFileUpload
 from nicegui.testing import User
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from models import attachments, db
 from models.hiccups import Hiccup
@@ -24,8 +28,10 @@ async def test_staff_raise_a_hiccup_with_a_photo_in_one_go(lab: Lab, user: User)
     upload = user.find(marker='new-files').elements.pop()
     await upload.handle_uploads([SmallFileUpload(name='tubes.png', content_type='image/png', _data=PNG)])
     await user.should_see('To attach: tubes.png')
-    user.find(kind=ui.button, content='Save').click()
-    await user.should_see('Hiccup saved.', retries=100)
+    with _reads_on_the_event_loop() as on_loop:  # the save (and the saved hiccup's page) run on worker threads
+        user.find(kind=ui.button, content='Save').click()
+        await user.should_see('Hiccup saved.', retries=100)
+    assert on_loop == []
     with db.session() as s:
         hiccup = s.scalar(select(Hiccup))
         assert hiccup.department_id == lab.haem  # the raiser's department by default
@@ -62,8 +68,11 @@ async def test_the_hod_responds_from_the_detail_page(lab: Lab, user: User) -> No
     user.find(marker='field-response').type('Restarted the analyser')
     user.find(marker='field-root_cause').type('Power dip')
     user.find(marker='field-corrective_action').type('UPS installed')
-    user.find(marker='run-step').click()
-    await user.should_see('Respond: done.')
+    with _reads_on_the_event_loop() as on_loop:  # the step and the redraw run on worker threads
+        user.find(marker='run-step').click()
+        await user.should_see('Respond: done.')
+        await user.should_see('UPS installed', retries=50)  # the page is drawn again with the response
+    assert on_loop == []
     with db.session() as s:
         assert s.get(Hiccup, hiccup.id).status == 'responded'
 
@@ -92,16 +101,13 @@ async def test_a_detail_page_shows_the_hiccup_again_when_its_reader_may_see_it_a
     await user.should_not_see('no longer available')
 
 
-async def test_an_open_detail_page_checks_other_changes_off_the_event_loop_and_redraws_its_own(
+async def test_a_detail_page_opens_checks_and_redraws_without_a_query_on_the_event_loop(
     lab: Lab, user: User, monkeypatch
 ) -> None:
-    """Every open detail page of a type checks each change of that type: the check reads on a worker
-    thread (a hundred open pages must not hold the event loop on the database); the record's own
-    change is drawn."""
+    """A detail page reads on worker threads: when it opens, when it checks a change of its record type
+    (every open page of the type checks every change: a hundred of them must not hold the event loop
+    on the database) and when it redraws its record's own change."""
     import asyncio
-    import threading
-
-    from sqlalchemy import event
 
     from models import records
     from models.accounts import SYSTEM
@@ -112,29 +118,42 @@ async def test_an_open_detail_page_checks_other_changes_off_the_event_loop_and_r
     with db.session() as s:
         hiccup = records.create(s, lab.staff, Hiccups, hiccup_data(lab, title='Centrifuge lid cracked'))
     await sign_in(user, 'hod@lab.test', 'hod-pass-11')
-    await user.open(f'/r/hiccups/{hiccup.id}')
-    await user.should_see('Centrifuge lid cracked')
-    checks, on_loop = [], []
+    checks = []
     check = RecordDetail._seen_now
     monkeypatch.setattr(RecordDetail, '_seen_now', lambda self: checks.append(check(self)) or checks[-1])
+    with _reads_on_the_event_loop() as on_loop:
+        await user.open(f'/r/hiccups/{hiccup.id}')
+        await user.should_see('Centrifuge lid cracked')
+        await user.should_see('Created')  # the timeline
+    assert on_loop == []
+    with db.session() as s:  # another hiccup: the open page checks whether its own changed
+        records.create(s, lab.staff, Hiccups, hiccup_data(lab, title='Another one'))
+    with _reads_on_the_event_loop() as on_loop:
+        for _ in range(100):
+            if checks:
+                break
+            await asyncio.sleep(0.1)
+    assert len(checks) == 1 and on_loop == []
+    with db.session() as s:
+        version = s.get(Hiccup, hiccup.id).version
+        records.update(s, SYSTEM, Hiccups, hiccup.id, {'title': 'Centrifuge lid replaced'}, version=version)
+    with _reads_on_the_event_loop() as on_loop:
+        await user.should_see('Centrifuge lid replaced', retries=50)
+    assert on_loop == []
+    await user.should_not_see('Another one')
+
+
+@contextlib.contextmanager
+def _reads_on_the_event_loop() -> Iterator[list[str]]:
+    """The SQL statements sent from the event loop's thread (the main thread here) inside the block."""
+    on_loop: list[str] = []
 
     def listener(_conn, _cursor, statement: str, *_rest) -> None:
         if threading.current_thread() is threading.main_thread():
             on_loop.append(statement)
 
-    with db.session() as s:  # another hiccup: the open page checks whether its own changed
-        records.create(s, lab.staff, Hiccups, hiccup_data(lab, title='Another one'))
     event.listen(db.engine(), 'before_cursor_execute', listener)
     try:
-        for _ in range(100):
-            if checks:
-                break
-            await asyncio.sleep(0.1)
+        yield on_loop
     finally:
         event.remove(db.engine(), 'before_cursor_execute', listener)
-    assert len(checks) == 1 and on_loop == []
-    await user.should_not_see('Another one')
-    with db.session() as s:
-        version = s.get(Hiccup, hiccup.id).version
-        records.update(s, SYSTEM, Hiccups, hiccup.id, {'title': 'Centrifuge lid replaced'}, version=version)
-    await user.should_see('Centrifuge lid replaced', retries=50)
