@@ -12,16 +12,18 @@ from fastapi import Request
 from nicegui import background_tasks, run, ui
 
 from models import db, query
+from models.accounts import Actor
 from models.engine import RecordType
 from models.permissions import can
 from models.query import ListParams
 from models.settings import get_settings
 from models.values import display, ref_titles
+from models.workflow import Transition
 from pages import live
 from pages.layout import first_paint, frame
 from pages.readers import Reader
 from pages.records import record_type
-from pages.session import NotSignedIn, actor_by_id, current_actor, page
+from pages.session import NotSignedIn, act_io, actor_by_id, current_actor, page
 from pages.workflow import transition_dialog
 
 PER_COLUMN = 50
@@ -129,24 +131,28 @@ class Board:
     def _start(self, card: dict, state: str) -> None:
         self.dragged = {**card, 'state': state}
 
-    def _drop(self, target: str) -> None:
+    async def _drop(self, target: str) -> None:
         card, self.dragged = self.dragged, None
         if card is None or card['state'] == target:
             return
-        self.move(card['id'], card['version'], card['state'], target)
+        await self.move(card['id'], card['version'], card['state'], target)
 
-    def move(self, record_id: int, version: int, source: str, target: str) -> None:
+    def _allowed(self, actor: Actor, steps: list[Transition]) -> list[Transition]:
+        with db.session() as s:
+            return [t for t in steps if can(s, actor, self.rt, t.action)]
+
+    async def move(self, record_id: int, version: int, source: str, target: str) -> None:
         """Move a card: the transition from `source` to `target` that this user may run."""
         steps = self.rt.workflow.between(source, target)
-        actor = current_actor()
-        with db.session() as s:
-            allowed = [t for t in steps if can(s, actor, self.rt, t.action)]
+        allowed = await act_io(lambda actor: self._allowed(actor, steps))
+        if allowed is None:  # signed out meanwhile
+            return
         if not allowed:
             label = self.rt.workflow.state_label
             why = 'You may not' if steps else 'The workflow does not'
             ui.notify(f'{why} move a {self.rt.label.lower()} from {label(source)} to {label(target)}.', type='negative')
             return
         # the mover's own step shows at once (a live `reload` may wait its turn among many open pages)
-        transition_dialog(
+        await transition_dialog(
             self.rt, record_id, allowed[0], version, lambda: background_tasks.create(self.load(), name='board moved')
         )

@@ -18,7 +18,7 @@ from models.settings import get_settings
 from models.values import ValidationError, display, ref_titles
 from models.workflow import Transition
 from pages import live, markup
-from pages.forms import RecordForm
+from pages.forms import FormFields, RecordForm
 from pages.layout import frame
 from pages.records import record_type
 from pages.session import NotSignedIn, act_io, actor_by_id, current_actor, flash, page
@@ -30,12 +30,15 @@ SIGNED_OUT, GONE = 'signed out', 'gone'
 
 
 @page('/r/{slug}/new')
-def new_page(slug: str) -> None:
+async def new_page(slug: str) -> None:
     actor = current_actor()
     rt = record_type(slug, actor, 'create')
-    with frame(f'New {rt.label.lower()}', actor), db.session() as s:
+    fields = await run.io_bound(_new_fields, rt, actor)
+    if fields is None:  # the app is stopping
+        return
+    with frame(f'New {rt.label.lower()}', actor):
         ui.label(f'New {rt.label.lower()}').classes('text-xl font-medium')
-        form = RecordForm(s, rt, rt.settable(actor, rt.form_fields), initial=rt.defaults(actor))
+        form = RecordForm(rt, fields)
         files = PendingFiles()
 
         def create(actor: Actor, s: Any) -> Any:
@@ -45,6 +48,18 @@ def new_page(slug: str) -> None:
             return record
 
         _form_buttons(rt, form, create, f'/r/{rt.slug}')
+
+
+def _new_fields(rt: type[RecordType], actor: Actor) -> FormFields:
+    with db.session() as s:
+        return FormFields.read(s, rt, rt.settable(actor, rt.form_fields), initial=rt.defaults(actor))
+
+
+def _edit_fields(rt: type[RecordType], actor: Actor, record_id: int) -> tuple[Any, FormFields]:
+    """The record as `actor` may see it (`NotFound` otherwise) and its form's fields."""
+    with db.session() as s:
+        record = get_visible(s, actor, rt, record_id)
+        return record, FormFields.read(s, rt, rt.settable(actor, rt.form_fields), record=record)
 
 
 class PendingFiles:
@@ -70,23 +85,24 @@ class PendingFiles:
 
 
 @page('/r/{slug}/{record_id:int}/edit')
-def edit_page(slug: str, record_id: int) -> None:
+async def edit_page(slug: str, record_id: int) -> None:
     actor = current_actor()
     rt = record_type(slug, actor, 'edit')
-    with db.session() as s:
-        record = get_visible(s, actor, rt, record_id)
-        title = rt.title_of(record)
-        with frame(f'Edit {title}', actor):
-            ui.label(f'Edit {rt.label.lower()}: {title}').classes('text-xl font-medium')
-            names = rt.settable(actor, rt.form_fields)
-            form = RecordForm(s, rt, names, record=record, readonly=list(rt.readonly_fields))
-            before = form.data()
+    read = await run.io_bound(_edit_fields, rt, actor, record_id)
+    if read is None:  # the app is stopping
+        return
+    record, fields = read
+    title = rt.title_of(record)
+    with frame(f'Edit {title}', actor):
+        ui.label(f'Edit {rt.label.lower()}: {title}').classes('text-xl font-medium')
+        form = RecordForm(rt, fields, readonly=list(rt.readonly_fields))
+        before = form.data()
 
-            def update(actor: Actor, s: Any) -> Any:
-                changed = {k: v for k, v in form.data().items() if v != before[k]}
-                return records.update(s, actor, rt, record.id, changed, version=record.version)
+        def update(actor: Actor, s: Any) -> Any:
+            changed = {k: v for k, v in form.data().items() if v != before[k]}
+            return records.update(s, actor, rt, record.id, changed, version=record.version)
 
-            _form_buttons(rt, form, update, f'/r/{rt.slug}/{record.id}')
+        _form_buttons(rt, form, update, f'/r/{rt.slug}/{record.id}')
 
 
 def _form_buttons(rt: type[RecordType], form: RecordForm, save: Callable[[Actor, Any], Any], cancel: str) -> None:

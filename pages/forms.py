@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import enum
 from typing import Any
@@ -49,36 +50,54 @@ def form_value(field: Field, value: Any) -> Any:
     return value
 
 
-class RecordForm:
-    """Inputs for `names` of `rt`, one column on a phone, two on a wide screen."""
+@dataclasses.dataclass(frozen=True)
+class FormFields:
+    """What a form shows, read before it is built (on a worker thread: building it then reads nothing):
+    each field's starting value as its input holds it and, for choices, the options."""
 
-    def __init__(
-        self,
+    values: dict[str, Any]
+    options: dict[str, dict[Any, str]]
+
+    @classmethod
+    def read(
+        cls,
         session: Session,
         rt: type[RecordType],
         names: list[str],
         record: Any | None = None,
-        readonly: list[str] | None = None,
         initial: dict[str, Any] | None = None,
-    ) -> None:
+    ) -> FormFields:
+        """`names` of `rt`, valued from `record` when given, else from `initial` or the field's default."""
+        values, options = {}, {}
+        for name in names:
+            field = rt.fields[name]
+            value = raw_value(record, field) if record is not None else (initial or {}).get(name, _default(field))
+            values[name] = form_value(field, value)
+            if field.kind in ('enum', 'ref', 'multi'):
+                options[name] = options_for(session, field, keep=values[name])
+        return cls(values, options)
+
+
+class RecordForm:
+    """Inputs for the fields of `FormFields`, one column on a phone, two on a wide screen."""
+
+    def __init__(self, rt: type[RecordType], fields: FormFields, readonly: list[str] | None = None) -> None:
         self.rt = rt
         self.inputs: dict[str, Any] = {}
         with ui.grid().classes('w-full grid-cols-1 sm:grid-cols-2 gap-x-4 gap-y-1'):
-            for name in names:
+            for name, value in fields.values.items():
                 field = rt.fields[name]
-                value = raw_value(record, field) if record is not None else (initial or {}).get(name, _default(field))
-                element = self._input(session, field, form_value(field, value))
+                element = self._input(field, value, fields.options.get(name, {}))
                 if name in (readonly or []):
                     element.props('readonly')
                 if field.kind in ('text', 'multi'):
                     element.classes('sm:col-span-2')
                 self.inputs[name] = element
 
-    def _input(self, session: Session, field: Field, value: Any) -> Any:
+    def _input(self, field: Field, value: Any, options: dict[Any, str]) -> Any:
         label = field.label + (' *' if field.required else '')
         kind = field.kind
         if kind in ('enum', 'ref', 'multi'):
-            options = options_for(session, field, keep=value)
             element = ui.select(
                 options,
                 label=label,

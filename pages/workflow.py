@@ -4,24 +4,31 @@ from __future__ import annotations
 
 from typing import Any
 
-from nicegui import ui
+from nicegui import run, ui
 
 from models import db, records
 from models.accounts import Actor
 from models.engine import RecordType
 from models.values import ValidationError
 from models.workflow import Transition
-from pages.forms import RecordForm
+from pages.forms import FormFields, RecordForm
 from pages.session import act_io
 
 
-def transition_dialog(rt: type[RecordType], record_id: int, step: Transition, version: int | None, done: Any) -> None:
-    """Ask for the step's fields (if any), then run it; shared by the detail page and the board."""
+def _step_fields(rt: type[RecordType], record_id: int, step: Transition) -> FormFields:
+    with db.session() as s:
+        return FormFields.read(s, rt, step.field_names(), record=s.get(rt.model, record_id))
+
+
+async def transition_dialog(
+    rt: type[RecordType], record_id: int, step: Transition, version: int | None, done: Any
+) -> None:
+    """Ask for the step's fields (if any, read on a worker thread), then run it; shared by the detail
+    page and the board."""
+    fields = await run.io_bound(_step_fields, rt, record_id, step) if step.field_names() else None
     with ui.dialog() as dialog, ui.card().classes('w-full max-w-lg'):
         ui.label(step.title).classes('text-lg font-medium')
-        with db.session() as s:
-            record = s.get(rt.model, record_id)
-            form = RecordForm(s, rt, step.field_names(), record=record) if step.field_names() else None
+        form = RecordForm(rt, fields) if fields else None
 
         async def run_step() -> None:
             data = form.data() if form else {}

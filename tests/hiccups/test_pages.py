@@ -21,7 +21,10 @@ PNG = b'\x89PNG\r\n\x1a\n' + b'\x00' * 64
 
 async def test_staff_raise_a_hiccup_with_a_photo_in_one_go(lab: Lab, user: User) -> None:
     await sign_in(user, 'tech@lab.test', 'tech-pass-1')
-    await user.open('/r/hiccups/new')
+    with _reads_on_the_event_loop() as on_loop:  # the form's choices are read on a worker thread
+        await user.open('/r/hiccups/new')
+        await user.should_see(marker='field-category_id')
+    assert on_loop == []
     user.find(marker='field-title').type('Haemolysed samples from ward 3')
     user.find(marker='field-description').type('Six EDTA tubes haemolysed')
     user.find(marker='field-category_id').elements.pop().value = lab.equipment
@@ -64,7 +67,10 @@ async def test_the_hod_responds_from_the_detail_page(lab: Lab, user: User) -> No
         hiccup = records.create(s, lab.staff, Hiccups, hiccup_data(lab))
     await sign_in(user, 'hod@lab.test', 'hod-pass-11')
     await user.open(f'/r/hiccups/{hiccup.id}')
-    user.find(kind=ui.button, content='Respond').click()
+    with _reads_on_the_event_loop() as on_loop:
+        user.find(kind=ui.button, content='Respond').click()
+        await user.should_see(marker='run-step')  # the dialog opens once its fields are read
+    assert on_loop == []
     user.find(marker='field-response').type('Restarted the analyser')
     user.find(marker='field-root_cause').type('Power dip')
     user.find(marker='field-corrective_action').type('UPS installed')

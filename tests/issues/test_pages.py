@@ -48,6 +48,7 @@ async def test_a_maintainer_triages_with_assignee_and_tags_from_the_detail_page(
     await sign_in(user, team.email('maintainer'), PASSWORD)
     await user.open(f'/r/issues/{issue}')
     user.find(kind=ui.button, content='Triage').click()
+    await user.should_see(marker='run-step')  # the dialog opens once its fields are read
     user.find(marker='field-assignee_id').elements.pop().value = team.maintainer.id
     user.find(marker='field-tags').elements.pop().value = [team.bug]
     user.find(marker='run-step').click()

@@ -24,6 +24,7 @@ async def test_detail_page_offers_only_the_steps_this_user_may_run(samples, user
     await user.open(f'/r/test_samples/{sample.id}')
     await user.should_see('Received')
     user.find(kind=ui.button, content='Start').click()
+    await user.should_see(marker='run-step')  # the dialog opens once its fields are read
     user.find(marker='run-step').click()  # the dialog's button runs it
     await user.should_see('Start: done.')
     with db.session() as s:
@@ -39,6 +40,7 @@ async def test_a_required_field_is_asked_for_in_the_step_dialog(samples, user: U
     await sign_in(user, 'hod@lab.test', 'hod-pass-1')
     await user.open(f'/r/test_samples/{sample.id}')
     user.find(kind=ui.button, content='Report result').click()
+    await user.should_see(marker='run-step')  # the dialog opens once its fields are read
     user.find(marker='run-step').click()
     await user.should_see('Required for this step.')
     user.find(marker='field-result').type('Negative')
@@ -54,6 +56,7 @@ async def test_dropping_a_card_runs_the_transition_between_the_columns(samples, 
     await user.should_see('Received (1)')
     user.find(marker=f'card-{sample.id}').trigger('dragstart')
     user.find(marker='column-testing').trigger('drop')
+    await user.should_see(marker='run-step')  # the dialog opens once its fields are read
     user.find(marker='run-step').click()
     await user.should_see('Testing (1)', retries=20)
     with db.session() as s:
