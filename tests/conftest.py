@@ -6,6 +6,7 @@ import contextlib
 import functools
 import os
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -104,12 +105,14 @@ def make_user(email: str, *roles: str, department_id: int | None = None, passwor
 
 
 @contextlib.contextmanager
-def statements() -> Iterator[list[str]]:
-    """The SQL statements sent to the database inside the block, in order."""
+def statements(thread: threading.Thread | None = None) -> Iterator[list[str]]:
+    """The SQL statements sent to the database inside the block, in order; with `thread`, only those
+    sent from it (`threading.main_thread()`: the event loop's thread in page tests)."""
     seen: list[str] = []
 
     def listener(_conn, _cursor, statement: str, *_rest) -> None:
-        seen.append(statement)
+        if thread is None or threading.current_thread() is thread:
+            seen.append(statement)
 
     event.listen(db.engine(), 'before_cursor_execute', listener)
     try:

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import contextlib
 import threading
-from collections.abc import Iterator
 
 from nicegui import ui
 from nicegui.elements.upload_files import SmallFileUpload
 from nicegui.testing import User
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from models import attachments, db
 from models.hiccups import Hiccup
+from tests.conftest import statements
 from tests.hiccups.conftest import Lab
 from tests.pages.helpers import sign_in
 
@@ -21,7 +20,7 @@ PNG = b'\x89PNG\r\n\x1a\n' + b'\x00' * 64
 
 async def test_staff_raise_a_hiccup_with_a_photo_in_one_go(lab: Lab, user: User) -> None:
     await sign_in(user, 'tech@lab.test', 'tech-pass-1')
-    with _reads_on_the_event_loop() as on_loop:  # the form's choices are read on a worker thread
+    with statements(threading.main_thread()) as on_loop:  # the form's choices are read on a worker thread
         await user.open('/r/hiccups/new')
         await user.should_see(marker='field-category_id')
     assert on_loop == []
@@ -31,7 +30,7 @@ async def test_staff_raise_a_hiccup_with_a_photo_in_one_go(lab: Lab, user: User)
     upload = user.find(marker='new-files').elements.pop()
     await upload.handle_uploads([SmallFileUpload(name='tubes.png', content_type='image/png', _data=PNG)])
     await user.should_see('To attach: tubes.png')
-    with _reads_on_the_event_loop() as on_loop:  # the save (and the saved hiccup's page) run on worker threads
+    with statements(threading.main_thread()) as on_loop:  # the save (and the saved hiccup's page) run on worker threads
         user.find(kind=ui.button, content='Save').click()
         await user.should_see('Hiccup saved.', retries=100)
     assert on_loop == []
@@ -67,14 +66,14 @@ async def test_the_hod_responds_from_the_detail_page(lab: Lab, user: User) -> No
         hiccup = records.create(s, lab.staff, Hiccups, hiccup_data(lab))
     await sign_in(user, 'hod@lab.test', 'hod-pass-11')
     await user.open(f'/r/hiccups/{hiccup.id}')
-    with _reads_on_the_event_loop() as on_loop:
+    with statements(threading.main_thread()) as on_loop:
         user.find(kind=ui.button, content='Respond').click()
         await user.should_see(marker='run-step')  # the dialog opens once its fields are read
     assert on_loop == []
     user.find(marker='field-response').type('Restarted the analyser')
     user.find(marker='field-root_cause').type('Power dip')
     user.find(marker='field-corrective_action').type('UPS installed')
-    with _reads_on_the_event_loop() as on_loop:  # the step and the redraw run on worker threads
+    with statements(threading.main_thread()) as on_loop:  # the step and the redraw run on worker threads
         user.find(marker='run-step').click()
         await user.should_see('Respond: done.')
         await user.should_see('UPS installed', retries=50)  # the page is drawn again with the response
@@ -127,14 +126,14 @@ async def test_a_detail_page_opens_checks_and_redraws_without_a_query_on_the_eve
     checks = []
     check = RecordDetail._seen_now
     monkeypatch.setattr(RecordDetail, '_seen_now', lambda self: checks.append(check(self)) or checks[-1])
-    with _reads_on_the_event_loop() as on_loop:
+    with statements(threading.main_thread()) as on_loop:
         await user.open(f'/r/hiccups/{hiccup.id}')
         await user.should_see('Centrifuge lid cracked')
         await user.should_see('Created')  # the timeline
     assert on_loop == []
     with db.session() as s:  # another hiccup: the open page checks whether its own changed
         records.create(s, lab.staff, Hiccups, hiccup_data(lab, title='Another one'))
-    with _reads_on_the_event_loop() as on_loop:
+    with statements(threading.main_thread()) as on_loop:
         for _ in range(100):
             if checks:
                 break
@@ -143,23 +142,7 @@ async def test_a_detail_page_opens_checks_and_redraws_without_a_query_on_the_eve
     with db.session() as s:
         version = s.get(Hiccup, hiccup.id).version
         records.update(s, SYSTEM, Hiccups, hiccup.id, {'title': 'Centrifuge lid replaced'}, version=version)
-    with _reads_on_the_event_loop() as on_loop:
+    with statements(threading.main_thread()) as on_loop:
         await user.should_see('Centrifuge lid replaced', retries=50)
     assert on_loop == []
     await user.should_not_see('Another one')
-
-
-@contextlib.contextmanager
-def _reads_on_the_event_loop() -> Iterator[list[str]]:
-    """The SQL statements sent from the event loop's thread (the main thread here) inside the block."""
-    on_loop: list[str] = []
-
-    def listener(_conn, _cursor, statement: str, *_rest) -> None:
-        if threading.current_thread() is threading.main_thread():
-            on_loop.append(statement)
-
-    event.listen(db.engine(), 'before_cursor_execute', listener)
-    try:
-        yield on_loop
-    finally:
-        event.remove(db.engine(), 'before_cursor_execute', listener)

@@ -7,12 +7,13 @@ import threading
 import pytest
 from nicegui import ui
 from nicegui.testing import User
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from models import db, notifications, records, views
 from models.accounts import SYSTEM
 from models.accounts import User as UserRow
 from models.engine import REGISTRY, get
+from tests.conftest import statements
 from tests.pages.helpers import sign_in, table_rows
 
 
@@ -130,18 +131,9 @@ async def test_opening_a_list_waits_for_no_query_on_the_event_loop(database, use
         admin_id = s.scalar(select(UserRow.id).where(UserRow.email == 'admin@lab.test'))
         views.save(s, admin_id, 'departments', 'Active ones', 'f.active=true')
         notifications.send(s, user_ids=[admin_id], subject='Something to read', body='', channels=['inapp'])
-    on_loop: list[str] = []
-
-    def listener(_conn, _cursor, statement: str, *_rest) -> None:
-        if threading.current_thread() is threading.main_thread():
-            on_loop.append(statement)
-
-    event.listen(db.engine(), 'before_cursor_execute', listener)
-    try:
+    with statements(threading.main_thread()) as on_loop:
         await user.open('/r/departments?f.active=true')
         await user.should_see('1 department')
-    finally:
-        event.remove(db.engine(), 'before_cursor_execute', listener)
     assert user.find(marker='bell-count').elements.pop().text == '1'
     saved = next(e for e in user.find(ui.select).elements if e.options.get('') == 'Saved views')
     assert saved.options['f.active=true'] == 'Active ones'
