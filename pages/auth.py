@@ -6,7 +6,7 @@ from nicegui import run, ui
 from sqlalchemy.exc import IntegrityError
 
 from models import db
-from models.accounts import SignInRefused, SignupClosed, authenticate, change_password, register
+from models.accounts import Actor, SignInRefused, SignupClosed, authenticate, change_password, register
 from models.settings import get_settings
 from models.values import ValidationError
 from pages.layout import frame
@@ -133,19 +133,23 @@ def logout_page() -> None:
     ui.navigate.to('/login')
 
 
+def _change_own_password(actor: Actor, current: str, new: str) -> None:
+    with db.session() as s:
+        change_password(s, actor, actor.id, new, current_password=current)
+
+
 @page('/account')
 def account_page() -> None:
     actor = current_actor()
 
-    def save() -> None:
+    async def save() -> None:
         for field in (current, new, again):
             field.error = None
         if new.value != again.value:
             again.error = 'The two new passwords differ.'
             return
-        try:
-            with db.session() as s:
-                change_password(s, actor, actor.id, new.value, current_password=current.value or '')
+        try:  # on a worker thread: the password hashes take a while on purpose
+            await run.io_bound(_change_own_password, actor, current.value or '', new.value)
         except ValidationError as exc:
             current.error = exc.errors.get('current')
             new.error = exc.errors.get('new')

@@ -14,7 +14,7 @@ from models.permissions import PermissionDenied
 from models.settings import get_settings
 from models.values import ValidationError
 from pages.layout import frame
-from pages.session import act, current_actor, page, preloaded_unread
+from pages.session import act_io, current_actor, page, preloaded_unread
 
 log = logging.getLogger('labdesk.pages')
 BELL_SECONDS = 15
@@ -61,16 +61,28 @@ def bell(actor: Actor) -> None:
 
 
 @page('/notifications')
-def notifications_page() -> None:
+async def notifications_page() -> None:
     actor = current_actor()
+    rows = await run.io_bound(_inbox, actor.id or 0)
     with frame('Notifications', actor):
-        Inbox(actor)
+        Inbox(actor, rows or [])
+
+
+def _inbox(user_id: int) -> list[notifications.Notification]:
+    with db.session() as s:
+        return notifications.for_user(s, user_id, PAGE_SIZE)
+
+
+def _mark_read(user_id: int, ids: list[int] | None = None) -> int:
+    with db.session() as s:
+        return notifications.mark_read(s, user_id, ids)
 
 
 class Inbox:
-    """The signed-in user's in-app messages, newest first; unread ones in bold."""
+    """The signed-in user's in-app messages, newest first; unread ones in bold. Reads and writes on
+    worker threads."""
 
-    def __init__(self, actor: Actor) -> None:
+    def __init__(self, actor: Actor, rows: list[notifications.Notification]) -> None:
         self.user_id = actor.id or 0
         with ui.row().classes('w-full items-center'):
             ui.label('Notifications').classes('text-xl font-medium')
@@ -79,12 +91,13 @@ class Inbox:
                 ui.link('Outbox', '/admin/outbox').classes('text-sm')
             ui.button('Mark all read', icon='done_all', on_click=self.mark_all).props('outline')
         self.listing = ui.column().classes('w-full gap-2')
-        self.show()
+        self._fill(rows)
 
-    def show(self) -> None:
+    async def show(self) -> None:
+        self._fill(await run.io_bound(_inbox, self.user_id) or [])
+
+    def _fill(self, rows: list[notifications.Notification]) -> None:
         self.listing.clear()
-        with db.session() as s:
-            rows = notifications.for_user(s, self.user_id, PAGE_SIZE)
         with self.listing:
             if not rows:
                 ui.label('Nothing yet.').classes('text-gray-600')
@@ -105,25 +118,24 @@ class Inbox:
                     'flat dense'
                 ).mark(f'open-{row.id}')
 
-    def open(self, row_id: int, link: str) -> None:
-        with db.session() as s:
-            notifications.mark_read(s, self.user_id, [row_id])
+    async def open(self, row_id: int, link: str) -> None:
+        await run.io_bound(_mark_read, self.user_id, [row_id])
         ui.navigate.to(link)
 
-    def mark_all(self) -> None:
-        with db.session() as s:
-            count = notifications.mark_read(s, self.user_id)
-        self.show()
+    async def mark_all(self) -> None:
+        count = await run.io_bound(_mark_read, self.user_id)
+        await self.show()
         ui.notify(f'Marked {count} as read.' if count else 'Nothing unread.')
 
 
 @page('/admin/outbox')
-def outbox_page(status: str = '') -> None:
+async def outbox_page(status: str = '') -> None:
     actor = current_actor()
     if not actor.has('admin'):
         raise PermissionDenied('Only administrators see the outbox.')
     with frame('Outbox', actor):
-        Outbox(status if status in notifications.STATUSES else '')
+        outbox = Outbox(status if status in notifications.STATUSES else '')
+    await outbox.show()
 
 
 class Outbox:
@@ -139,15 +151,16 @@ class Outbox:
             self.status.mark('outbox-status')
             self.counts = ui.label().classes('text-sm text-gray-600').mark('outbox-counts')
         self.listing = ui.column().classes('w-full gap-1')
-        self.show()
 
-    def show(self) -> None:
+    async def show(self) -> None:
+        """Read the messages (on a worker thread) and list them."""
+
         def load(actor: Actor) -> tuple[dict[str, int], list[notifications.Notification]]:
             with db.session() as s:
                 counts = notifications.status_counts(s, actor)
                 return counts, notifications.outbox(s, actor, self.status.value or None, limit=PAGE_SIZE)
 
-        loaded = act(load)
+        loaded = await act_io(load)
         if loaded is None:
             return
         counts, rows = loaded
@@ -177,15 +190,15 @@ class Outbox:
                     'flat dense color=primary'
                 ).mark(f'retry-{row.id}')
 
-    def retry(self, row_id: int) -> None:
+    async def retry(self, row_id: int) -> None:
         def work(actor: Actor) -> None:
             with db.session() as s:
                 notifications.retry(s, actor, row_id)
 
         try:
-            act(work)
+            await act_io(work)
         except ValidationError as exc:
             ui.notify(str(exc), type='warning')
             return
-        self.show()
+        await self.show()
         ui.notify(f'Message #{row_id} will be sent again.', type='positive')

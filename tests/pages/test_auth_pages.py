@@ -63,7 +63,7 @@ async def test_change_own_password(data_dir, user: User) -> None:
     user.find(marker='new').type('new-secret-42')
     user.find(marker='again').type('new-secret-42')
     user.find(kind=ui.button, content='Change password').click()
-    await user.should_see('Password changed.')
+    await user.should_see('Password changed.', retries=100)  # the hashes run on a worker thread
     await user.open('/logout')
     await sign_in(user, password='new-secret-42')
 

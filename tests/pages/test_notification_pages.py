@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 from nicegui import ui
 from nicegui.testing import User
 from sqlalchemy import select
@@ -12,7 +14,7 @@ from models.accounts import User as UserRow
 from models.audit import AuditEntry
 from models.engine import get
 from models.notifications import Notification
-from tests.conftest import make_user
+from tests.conftest import make_user, statements
 from tests.pages.helpers import sign_in
 
 
@@ -35,15 +37,17 @@ async def test_the_bell_counts_unread_and_the_page_lists_them_newest_first(datab
     _notify(other.id, 'Not for tech', body='')
     await sign_in(user, 'tech@lab.test', 'tech-pass-1')
     assert _badge(user).text == '2'
-    user.find(marker='bell').click()
-    await user.should_see('HIC-2026-00002 was closed')
-    await user.should_see('Sample haemolysed at reception')
-    await user.should_not_see('Not for tech')
-    labels = user.current_layout.descendants()
-    texts = [e.text for e in labels if isinstance(e, ui.label) and e.text.startswith('HIC-')]
-    assert texts == ['HIC-2026-00002 was closed', 'HIC-2026-00001 was raised']
-    user.find(kind=ui.button, content='Mark all read').click()
-    await user.should_see('Marked 2 as read.')
+    with statements(threading.main_thread()) as on_loop:  # the inbox reads and writes on worker threads
+        user.find(marker='bell').click()
+        await user.should_see('HIC-2026-00002 was closed')
+        await user.should_see('Sample haemolysed at reception')
+        await user.should_not_see('Not for tech')
+        labels = user.current_layout.descendants()
+        texts = [e.text for e in labels if isinstance(e, ui.label) and e.text.startswith('HIC-')]
+        assert texts == ['HIC-2026-00002 was closed', 'HIC-2026-00001 was raised']
+        user.find(kind=ui.button, content='Mark all read').click()
+        await user.should_see('Marked 2 as read.')
+    assert on_loop == []
     await user.open('/')
     await user.should_not_see(marker='bell-count')  # no unread: no badge
     with db.session() as s:
