@@ -196,16 +196,29 @@ class RecordDetail:
         """What the reader sees of the record now, or why nothing (`SIGNED_OUT`, `GONE`; with `refuse`,
         `NotFound` is raised instead of `GONE`)."""
         with db.session() as s:
-            try:
-                actor = actor_by_id(self.user_id, s)
-                record = get_visible(s, actor, self.rt, self.record_id)
-            except NotSignedIn:
-                return SIGNED_OUT
-            except NotFound:
-                if refuse:
-                    raise
-                return GONE
-            return self._gather(s, actor, record)
+            found = self._reader_and_record(s, refuse)
+            return found if isinstance(found, str) else self._gather(s, *found)
+
+    def _seen_now(self) -> tuple[int, int] | str:
+        """What identifies the record as its reader may see it now (`_seen`), or why nothing."""
+        with db.session() as s:
+            found = self._reader_and_record(s)
+            return found if isinstance(found, str) else self._seen(s, found[1])
+
+    def _reader_and_record(self, s: Any, refuse: bool = False) -> tuple[Actor, Any] | str:
+        try:
+            actor = actor_by_id(self.user_id, s)
+            return actor, get_visible(s, actor, self.rt, self.record_id)
+        except NotSignedIn:
+            return SIGNED_OUT
+        except NotFound:
+            if refuse:
+                raise
+            return GONE
+
+    def _seen(self, s: Any, record: Any) -> tuple[int, int]:
+        """(version, newest audit id): what identifies this state of the record and its timeline."""
+        return (getattr(record, 'version', 0), audit.latest_id(s, self.rt.slug, record.id))
 
     def _gather(self, s: Any, actor: Actor, record: Any) -> Shown:
         rt = self.rt
@@ -220,7 +233,7 @@ class RecordDetail:
         return Shown(
             actor=actor,
             record=record,
-            seen=(getattr(record, 'version', 0), audit.latest_id(s, rt.slug, record.id)),
+            seen=self._seen(s, record),
             may_edit=may_edit,
             may_delete=can(s, actor, rt, 'delete'),
             steps=steps,
@@ -252,17 +265,6 @@ class RecordDetail:
         entries += [(c.at, c.author, c.body) for c in comments.for_record(s, self.rt.slug, record.id)]
         return sorted(entries, key=lambda e: e[0], reverse=True)
 
-    def _seen_now(self) -> tuple[int, int] | str:
-        """What identifies the record as its reader may see it now: (version, newest audit id), or why not."""
-        with db.session() as s:
-            try:
-                record = get_visible(s, actor_by_id(self.user_id, s), self.rt, self.record_id)
-            except NotSignedIn:
-                return SIGNED_OUT
-            except NotFound:
-                return GONE
-            return (getattr(record, 'version', 0), audit.latest_id(s, self.rt.slug, record.id))
-
     # ---- refreshing (event loop) ----
 
     async def check(self) -> None:
@@ -281,9 +283,7 @@ class RecordDetail:
         """Read the record again and redraw it if it (or the reader's access to it) changed."""
         if self.container is None or live.gone(self.container):
             return
-        if self._dialog_open():  # a step, delete or reset dialog being filled in: redraw once it closes
-            with self.container:
-                ui.timer(1.0, self.refresh, once=True)
+        if self._held_by_dialog():
             return
         shown = await run.io_bound(self.read)
         if shown not in (None, SIGNED_OUT) and not live.gone(self.container):
@@ -302,9 +302,7 @@ class RecordDetail:
             return
         if shown.seen == self.seen:  # e.g. the live echo of this page's own change: nothing new to show
             return
-        if self._dialog_open():  # opened while the record was read
-            with self.container:
-                ui.timer(1.0, self.refresh, once=True)
+        if self._held_by_dialog():  # opened while the record was read
             return
         self.seen = shown.seen
         self.container.clear()
@@ -322,10 +320,15 @@ class RecordDetail:
         self._files(shown)
         self._timeline(shown)
 
-    def _dialog_open(self) -> bool:
-        """Whether a dialog is open on the page (NiceGUI keeps dialogs at the page's root, and deletes
-        one when the element it was opened from is cleared)."""
-        return any(isinstance(e, ui.dialog) and e.value for e in self.container.client.layout)
+    def _held_by_dialog(self) -> bool:
+        """Whether a dialog (a step, delete or reset being filled in) is open on the page; if so the
+        redraw waits for it: `refresh` again in a second. NiceGUI keeps dialogs at the page's root, and
+        deletes one when the element it was opened from is cleared."""
+        if not any(isinstance(e, ui.dialog) and e.value for e in self.container.client.layout):
+            return False
+        with self.container:
+            ui.timer(1.0, self.refresh, once=True)
+        return True
 
     def _header(self, shown: Shown) -> None:
         rt, record = self.rt, shown.record
