@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
-from nicegui import events, ui
+from nicegui import events, run, ui
 from sqlalchemy import select
 
 from models import apikeys, db
@@ -16,7 +17,12 @@ from models.values import ValidationError
 from pages.detail import DETAIL_EXTRAS
 from pages.layout import frame
 from pages.records import record_type
-from pages.session import act, act_io, current_actor, export_path, page
+from pages.session import act_io, current_actor, export_path, page
+
+
+def _require(actor: Actor, rt: type[RecordType], action: str) -> None:
+    with db.session() as s:
+        require(s, actor, rt, action)
 
 
 def _admin_only(actor: Actor) -> None:
@@ -25,22 +31,34 @@ def _admin_only(actor: Actor) -> None:
 
 
 @page('/admin/permissions')
-def permissions_page() -> None:
+async def permissions_page() -> None:
     actor = current_actor()
     _admin_only(actor)
-    with db.session() as s:
-        roles = list(s.scalars(select(Role.name).where(Role.active.is_(True)).order_by(Role.name)))
+    roles, allowed = await run.io_bound(_read_matrix)
     with frame('Permissions', actor):
         ui.label('Permissions by role').classes('text-xl font-medium')
         ui.label("Ticks start from each record type's defaults; every change is audited.").classes('text-gray-600')
         for rt in REGISTRY.values():
             with ui.expansion(rt.label_plural, icon=rt.icon).classes('w-full').props('dense'):
-                _matrix(rt, roles)
+                _matrix(rt, roles, allowed)
 
 
-def _matrix(rt: type[RecordType], roles: list[str]) -> None:
+def _read_matrix() -> tuple[list[str], dict[tuple[str, str, str], bool]]:
+    """The active roles, and whether each may do each action on each record type: (slug, role, action)."""
+    with db.session() as s:
+        roles = list(s.scalars(select(Role.name).where(Role.active.is_(True)).order_by(Role.name)))
+        allowed = {
+            (rt.slug, role, action): role_allows(s, role, rt, action)
+            for rt in REGISTRY.values()
+            for role in roles
+            for action in rt.actions()
+        }
+    return roles, allowed
+
+
+def _matrix(rt: type[RecordType], roles: list[str], allowed: dict[tuple[str, str, str], bool]) -> None:
     actions = rt.actions()
-    with db.session() as s, ui.grid(columns=len(actions) + 1).classes('gap-x-3 gap-y-0 items-center overflow-x-auto'):
+    with ui.grid(columns=len(actions) + 1).classes('gap-x-3 gap-y-0 items-center overflow-x-auto'):
         ui.label('Role').classes('font-medium')
         for action in actions:
             ui.label(action.replace('transition:', '→ ')).classes('text-xs font-medium')
@@ -48,27 +66,27 @@ def _matrix(rt: type[RecordType], roles: list[str]) -> None:
             ui.label(role)
             for action in actions:
                 ui.checkbox(
-                    value=role_allows(s, role, rt, action),
+                    value=allowed[(rt.slug, role, action)],
                     on_change=lambda e, r=role, a=action: _set(rt, r, a, e.value),
                 ).props('dense').mark(f'perm-{rt.slug}-{role}-{action}')
 
 
-def _set(rt: type[RecordType], role: str, action: str, allowed: bool) -> None:
-    def save(actor: Actor) -> None:
+async def _set(rt: type[RecordType], role: str, action: str, allowed: bool) -> None:
+    def save(actor: Actor) -> bool:
         _admin_only(actor)
         with db.session() as s:
             set_permission(s, actor, role, rt, action, allowed)
+        return True
 
-    act(save)
-    ui.notify(f'{role}: {action} on {rt.label_plural.lower()} {"allowed" if allowed else "removed"}.')
+    if await act_io(save):
+        ui.notify(f'{role}: {action} on {rt.label_plural.lower()} {"allowed" if allowed else "removed"}.')
 
 
 @page('/admin/import/{slug}')
-def import_page(slug: str) -> None:
+async def import_page(slug: str) -> None:
     actor = current_actor()
     rt = record_type(slug)
-    with db.session() as s:
-        require(s, actor, rt, 'edit')
+    await run.io_bound(_require, actor, rt, 'edit')
     if not rt.lookup:
         raise PermissionDenied(f'{rt.label_plural} are not a lookup table.')
     with frame(f'{rt.label_plural}: Excel round trip', actor):
@@ -178,14 +196,16 @@ def _reset_password(user_id: int, actor: Actor) -> None:
     if not actor.has('admin'):
         return
 
-    def reset() -> None:
+    async def reset() -> None:
         new = generate_password()
 
-        def save(admin: Actor) -> None:
+        def save(admin: Actor) -> bool:
             with db.session() as s:
                 change_password(s, admin, user_id, new)
+            return True
 
-        act(save)
+        if not await act_io(save):
+            return
         with ui.dialog() as dialog, ui.card():
             ui.label('New password (shown once; give it to the user):')
             ui.label(new).classes('font-mono text-lg').mark('new-password')
@@ -199,106 +219,146 @@ DETAIL_EXTRAS['users'] = _reset_password
 
 
 @page('/admin/api-keys')
-def api_keys_page() -> None:
+async def api_keys_page() -> None:
     actor = current_actor()
     if not actor.has('admin'):
         raise PermissionDenied('Only administrators manage API keys.')
+    users, keys = await run.io_bound(_read_keys)
     with frame('API keys', actor):
-        ApiKeys()
+        ApiKeys(users).show(keys)
+
+
+@dataclasses.dataclass(frozen=True)
+class KeyShown:
+    id: int
+    name: str
+    email: str
+    active: bool
+    last_used: str
+
+
+def _read_keys() -> tuple[dict[int, str], list[KeyShown]]:
+    """The active users a key may be issued for, and every key, newest first and revoked last."""
+    with db.session() as s:
+        users = {
+            u.id: f'{u.name} <{u.email}>'
+            for u in s.scalars(select(User).where(User.active.is_(True)).order_by(User.name))
+        }
+        return users, _keys(s)
+
+
+def _keys(s: Any) -> list[KeyShown]:
+    tz = get_settings().tz
+    return [
+        KeyShown(
+            key.id,
+            key.name,
+            key.user.email,
+            key.active,
+            key.last_used_at.astimezone(tz).strftime('%d %b %Y %H:%M') if key.last_used_at else 'never',
+        )
+        for key in apikeys.for_listing(s)
+    ]
 
 
 class ApiKeys:
     """Issue a key for an integration (shown once), see when each was last used, revoke."""
 
-    def __init__(self) -> None:
+    def __init__(self, users: dict[int, str]) -> None:
         ui.label('API keys').classes('text-xl font-medium')
         ui.label(
             "A key acts as the user it is issued for, with that user's roles. Send it as "
             '"Authorization: Bearer <key>".'
         ).classes('text-gray-600')
-        with db.session() as s:
-            users = {
-                u.id: f'{u.name} <{u.email}>'
-                for u in s.scalars(select(User).where(User.active.is_(True)).order_by(User.name))
-            }
         with ui.row().classes('items-end gap-2'):
             self.user = ui.select(users, label='For user', with_input=True).classes('min-w-[16rem]').mark('key-user')
             self.name = ui.input('Integration name').mark('key-name')
             ui.button('Issue key', icon='vpn_key', on_click=self.issue)
         self.listing = ui.column().classes('w-full')
-        self.show()
 
-    def show(self) -> None:
+    def show(self, keys: list[KeyShown]) -> None:
         self.listing.clear()
-        tz = get_settings().tz
-        with self.listing, db.session() as s:
-            for key in apikeys.for_listing(s):
+        with self.listing:
+            for key in keys:
                 with ui.row().classes('items-center gap-3' + ('' if key.active else ' opacity-50')):
-                    ui.label(f'{key.name} · {key.user.email}').classes('font-medium')
-                    used = key.last_used_at.astimezone(tz).strftime('%d %b %Y %H:%M') if key.last_used_at else 'never'
-                    ui.label(f'last used {used}').classes('text-sm text-gray-600')
+                    ui.label(f'{key.name} · {key.email}').classes('font-medium')
+                    ui.label(f'last used {key.last_used}').classes('text-sm text-gray-600')
                     if key.active:
                         ui.button('Revoke', on_click=lambda k=key.id: self.revoke(k)).props('flat dense color=negative')
                     else:
                         ui.label('revoked').classes('text-sm')
 
-    def issue(self) -> None:
-        def work(actor: Actor) -> str:
+    async def issue(self) -> None:
+        user_id, name = self.user.value or 0, self.name.value
+
+        def work(actor: Actor) -> tuple[str, list[KeyShown]]:
             with db.session() as s:
-                return apikeys.issue(s, actor, self.user.value or 0, self.name.value)[1]
+                key = apikeys.issue(s, actor, user_id, name)[1]
+            with db.session() as s:
+                return key, _keys(s)
 
         try:
-            key = act(work)
+            done = await act_io(work)
         except ValidationError as exc:
             self.user.error = exc.errors.get('user_id')
             self.name.error = exc.errors.get('name')
             return
-        if key:
-            self.show()
+        if done:
+            key, keys = done
+            self.show(keys)
             with ui.dialog() as dialog, ui.card():
                 ui.label('The key (shown once; store it in the integration now):')
                 ui.label(key).classes('font-mono break-all').mark('issued-key')
                 ui.button('Done', on_click=dialog.close)
             dialog.open()
 
-    def revoke(self, key_id: int) -> None:
-        def work(actor: Actor) -> None:
+    async def revoke(self, key_id: int) -> None:
+        def work(actor: Actor) -> list[KeyShown]:
             with db.session() as s:
                 apikeys.revoke(s, actor, key_id)
+            with db.session() as s:
+                return _keys(s)
 
-        act(work)
-        self.show()
-        ui.notify('Key revoked.')
+        keys = await act_io(work)
+        if keys is not None:
+            self.show(keys)
+            ui.notify('Key revoked.')
 
 
 @page('/admin/settings')
-def settings_page() -> None:
+async def settings_page() -> None:
     from models.hiccups.rules import follow_up_days, set_follow_up_days
 
     actor = current_actor()
     if not actor.has('admin'):
         raise PermissionDenied('Only administrators change settings.')
-    with frame('Settings', actor), db.session() as s:
+    current = await run.io_bound(_read, follow_up_days)
+    with frame('Settings', actor):
         ui.label('Settings').classes('text-xl font-medium')
         days = (
-            ui.number(
-                'Hiccup follow-up due after closure (days)', value=follow_up_days(s), min=1, max=90, format='%.0f'
-            )
+            ui.number('Hiccup follow-up due after closure (days)', value=current, min=1, max=90, format='%.0f')
             .classes('w-72')
             .mark('follow-up-days')
         )
 
-        def save() -> None:
-            def store(admin: Actor) -> None:
+        async def save() -> None:
+            def store(admin: Actor) -> bool:
                 with db.session() as s:
                     set_follow_up_days(s, admin, days.value)
+                return True
 
             try:
-                act(store)
+                saved = await act_io(store)
             except ValidationError as exc:
                 days.error = exc.errors.get('days') or exc.errors.get('')
                 return
-            days.error = None
-            ui.notify('Saved.', type='positive')
+            if saved:
+                days.error = None
+                ui.notify('Saved.', type='positive')
 
         ui.button('Save', on_click=save)
+
+
+def _read(reader: Any) -> Any:
+    with db.session() as s:
+        return reader(s)

@@ -20,7 +20,7 @@ from pages import live
 from pages.forms import options_for
 from pages.layout import first_paint, frame
 from pages.readers import Reader
-from pages.session import NotSignedIn, act, actor_by_id, current_actor, export_path, page
+from pages.session import NotSignedIn, act_io, actor_by_id, current_actor, export_path, page
 
 
 def record_type(slug: str, actor: Actor | None = None, action: str = 'view') -> type[RecordType]:
@@ -177,7 +177,8 @@ class RecordList:
                 .props('dense outlined')
                 .classes('min-w-[10rem]')
             )
-            ui.button(icon='bookmark_add', on_click=self._save_view).props('flat dense').tooltip('Save this view')
+            save = ui.button(icon='bookmark_add', on_click=self._save_view).props('flat dense').mark('save-view')
+            save.tooltip('Save this view')
 
     def _filters(self, options: dict[str, dict[Any, str]] | None) -> None:
         """The filter panel, open when the URL filters (`options` then given); otherwise its inputs are
@@ -332,21 +333,24 @@ class RecordList:
         with ui.dialog() as dialog, ui.card():
             name = ui.input('Name of this view').props('autofocus')
 
-            def save() -> None:
-                if not (name.value or '').strip():
+            async def save() -> None:
+                title = (name.value or '').strip()
+                if not title:
                     name.error = 'Give the view a name.'
                     return
                 query_text = self.params.url('').lstrip('?')
 
-                def store(actor: Actor) -> None:
+                def store(actor: Actor) -> bool:
                     with db.session() as s:
-                        views.save(s, actor.id, self.rt.slug, name.value.strip()[:100], query_text)
+                        views.save(s, actor.id, self.rt.slug, title[:100], query_text)
+                    return True
 
-                act(store)
-                self.views.options[query_text] = name.value.strip()
+                if not await act_io(store):
+                    return
+                self.views.options[query_text] = title
                 self.views.update()
                 dialog.close()
-                ui.notify(f'Saved view "{name.value.strip()}".', type='positive')
+                ui.notify(f'Saved view "{title}".', type='positive')
 
             with ui.row():
                 ui.button('Save', on_click=save)

@@ -164,21 +164,11 @@ class AuthMiddleware(BaseHTTPMiddleware):
         return await call_next(request)
 
 
-def act(handler: Callable[[Actor], T]) -> T | None:
-    """Run a UI action as the signed-in user; the engine's refusals become a message.
-
-    Field errors (`ValidationError`) are left to the caller, which shows them on the fields.
-    """
-    actor = _actor_or_login()
-    if actor is not None:
-        with _refusals_shown():
-            return handler(actor)
-    return None
-
-
 async def act_io(handler: Callable[[Actor], T]) -> T | None:
-    """`act`, with the work (and the reading of the user) on a worker thread, so that a slow query or a
-    save blocks nobody else: the event loop serves every connected browser."""
+    """Run a UI action as the signed-in user on a worker thread, the reading of the user included, so
+    that a slow query or a save blocks nobody else: the event loop serves every connected browser. The
+    engine's refusals become a message (and None); field errors (`ValidationError`) are left to the
+    caller, which shows them on the fields. Signed out: to the sign-in page."""
     try:
         user_id = _signed_in_id()
         with _refusals_shown():
@@ -187,14 +177,6 @@ async def act_io(handler: Callable[[Actor], T]) -> T | None:
         sign_out()
         ui.navigate.to('/login')
     return None
-
-
-def _actor_or_login() -> Actor | None:
-    try:
-        return current_actor()
-    except NotSignedIn:
-        ui.navigate.to('/login')
-        return None
 
 
 @contextlib.contextmanager

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 from nicegui import ui
 from nicegui.testing import User
 from sqlalchemy import select
@@ -12,16 +14,20 @@ from models.accounts import verify_password
 from models.audit import AuditEntry
 from models.engine import get
 from models.permissions import can, invalidate
-from tests.conftest import make_user
+from tests.conftest import make_user, statements
 from tests.pages.helpers import sign_in
 
 
 async def test_admin_grants_a_permission_in_the_matrix_and_it_is_audited(database, user: User) -> None:
     staff = make_user('tech@lab.test', 'staff')
     await sign_in(user)
-    await user.open('/admin/permissions')
-    user.find(marker='perm-departments-staff-create').click()
-    await user.should_see('staff: create on departments allowed.')
+    with statements(threading.main_thread()) as on_loop:  # read and saved on worker threads
+        await user.open('/admin/permissions')
+        assert user.find(marker='perm-departments-staff-create').elements.pop().value is False
+        assert user.find(marker='perm-departments-admin-create').elements.pop().value is True
+        user.find(marker='perm-departments-staff-create').click()
+        await user.should_see('staff: create on departments allowed.')
+    assert on_loop == []
     invalidate()
     with db.session() as s:
         assert can(s, staff, get('departments'), 'create')
@@ -50,8 +56,10 @@ async def test_admin_creates_a_user_with_roles_and_resets_their_password(databas
         asha = s.scalar(select(UserRow).where(UserRow.email == 'asha@lab.test'))
         assert asha.role_names == {'hod'}
     await user.open(f'/r/users/{asha.id}')
-    user.find(kind=ui.button, content='Reset password').click()
-    await user.should_see('New password (shown once')
+    with statements(threading.main_thread()) as on_loop:
+        user.find(kind=ui.button, content='Reset password').click()
+        await user.should_see('New password (shown once')
+    assert on_loop == []
     new_password = user.find(marker='new-password').elements.pop().text
     with db.session() as s:
         assert verify_password(s.get(UserRow, asha.id), new_password)
@@ -71,11 +79,14 @@ async def test_admin_issues_an_api_key_shown_once_and_revokes_it(database, user:
     from models import apikeys
 
     await sign_in(user)
-    await user.open('/admin/api-keys')
-    user.find(marker='key-user').elements.pop().value = 1
-    user.find(marker='key-name').type('LIS bridge')
-    user.find(kind=ui.button, content='Issue key').click()
-    await user.should_see('shown once')
+    with statements(threading.main_thread()) as on_loop:
+        await user.open('/admin/api-keys')
+        user.find(marker='key-user').elements.pop().value = 1
+        user.find(marker='key-name').type('LIS bridge')
+        user.find(kind=ui.button, content='Issue key').click()
+        await user.should_see('shown once')
+        await user.should_see('last used never')
+    assert on_loop == []
     key = user.find(marker='issued-key').elements.pop().text
     with db.session() as s:
         assert apikeys.authenticate(s, key).email == 'admin@lab.test'
@@ -83,8 +94,11 @@ async def test_admin_issues_an_api_key_shown_once_and_revokes_it(database, user:
     assert response.json()['email'] == 'admin@lab.test'
     await user.open('/admin/api-keys')
     await user.should_see('LIS bridge · admin@lab.test')
-    user.find(kind=ui.button, content='Revoke').click()
-    await user.should_see('revoked')
+    with statements(threading.main_thread()) as on_loop:
+        user.find(kind=ui.button, content='Revoke').click()
+        await user.should_see('Key revoked.')
+        await user.should_see('revoked')
+    assert on_loop == []
     response = await user.http_client.get('/api/v1/users/me', headers={'Authorization': f'Bearer {key}'})
     assert response.status_code == 401
 
@@ -93,10 +107,13 @@ async def test_admin_sets_the_follow_up_days_and_the_change_is_audited(database,
     from models.hiccups import follow_up_days
 
     await sign_in(user)
-    await user.open('/admin/settings')
-    user.find(marker='follow-up-days').elements.pop().value = 10
-    user.find(kind=ui.button, content='Save').click()
-    await user.should_see('Saved.')
+    with statements(threading.main_thread()) as on_loop:
+        await user.open('/admin/settings')
+        assert user.find(marker='follow-up-days').elements.pop().value == 7
+        user.find(marker='follow-up-days').elements.pop().value = 10
+        user.find(kind=ui.button, content='Save').click()
+        await user.should_see('Saved.')
+    assert on_loop == []
     with db.session() as s:
         assert follow_up_days(s) == 10
         entry = s.scalar(select(AuditEntry).where(AuditEntry.action == 'setting'))

@@ -141,6 +141,25 @@ async def test_opening_a_list_waits_for_no_query_on_the_event_loop(database, use
     assert on_loop == []
 
 
+async def test_a_list_is_saved_as_a_named_view_without_a_query_on_the_event_loop(database, user: User) -> None:
+    await sign_in(user)
+    await user.open('/r/departments?f.active=true')
+    await user.should_see('Departments')
+    with statements(threading.main_thread()) as on_loop:
+        user.find(kind=ui.button, marker='save-view').click()
+        user.find('Name of this view').type('  Active ones ')
+        user.find(kind=ui.button, content='Save').click()
+        await user.should_see('Saved view "Active ones".')
+    assert on_loop == []
+    with db.session() as s:
+        admin_id = s.scalar(select(UserRow.id).where(UserRow.email == 'admin@lab.test'))
+        assert [(v.name, v.query) for v in views.for_user(s, admin_id, 'departments')] == [
+            ('Active ones', 'f.active=true')
+        ]
+    saved = next(e for e in user.find(ui.select).elements if e.options.get('') == 'Saved views')
+    assert saved.options['f.active=true'] == 'Active ones'
+
+
 def _select(user: User, label: str) -> ui.select:
     return next(e for e in user.find(ui.select).elements if e.props.get('label') == label)
 
