@@ -54,6 +54,7 @@ def measure(backend: str, size: int, args: argparse.Namespace) -> dict[str, Any]
     steps = [s for s in args.steps.split(',') if s]
     work = {
         'list': lambda: queries.list_queries(bench, args.repeat),
+        'summary': queries.summary,
         'dashboard': lambda: queries.dashboard(bench, max(3, args.repeat // 2)),
         'search': lambda: queries.search(bench, args.repeat),
         'export': lambda: export_bench.compare(100_000, args.export_repeat, bench.manager_id),
@@ -185,6 +186,9 @@ def table(results: list[dict[str, Any]]) -> str:
         row(f'page (manager): {case} — HTML / rows on websocket ms', cells)
     if any(r.get('page_cpu_ms') for r in results):
         row('page (manager): app CPU per list opened, ms', [_ms(r.get('page_cpu_ms')) for r in results])
+    if any(r.get('summary') for r in results):
+        cells = [f'{x["seconds"]:.1f} s ({x["days"]:,} days)' if (x := r.get('summary')) else '-' for r in results]
+        row('dashboard day summary: every day summed afresh', cells)
     for actor in ('manager', 'staff'):
         for rng in ('90 days', '365 days'):
             cells = [_ms(get(r, 'dashboard', (('actor', actor), ('range', rng)), 'total_ms')) for r in results]
@@ -258,7 +262,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog='python -m bench', description=__doc__.split('\n')[0])
     parser.add_argument('--backends', default='sqlite,mariadb', help='sqlite, mariadb or both')
     parser.add_argument('--sizes', default='100000,1000000', help='hiccup counts, comma-separated')
-    parser.add_argument('--steps', default='list,dashboard,search,export,app,users')
+    parser.add_argument('--steps', default='list,summary,dashboard,search,export,app,users')
     parser.add_argument('--repeat', type=int, default=7, help='runs per figure (the median is shown)')
     parser.add_argument('--export-repeat', type=int, default=3)
     parser.add_argument('--users', type=int, default=100)

@@ -12,7 +12,7 @@ import datetime as dt
 from typing import Any
 from urllib.parse import urlencode
 
-from sqlalchemy import Select, String, cast, func, or_, select
+from sqlalchemy import Select, String, cast, func, literal_column, or_, select
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.expression import ColumnElement
@@ -263,3 +263,13 @@ def _int(value: Any, default: int, low: int, high: int) -> int:
         return max(low, min(high, int(value)))
     except (TypeError, ValueError):
         return default
+
+
+def duration_hours(session: Session, begin: Any, finish: Any) -> Any:
+    """Hours between two datetime columns, in the dialect's own date arithmetic."""
+    dialect = session.get_bind().dialect.name
+    if dialect == 'sqlite':
+        return (func.julianday(finish) - func.julianday(begin)) * 24.0
+    if dialect in ('mysql', 'mariadb'):
+        return func.timestampdiff(literal_column('SECOND'), begin, finish) / 3600.0
+    return func.extract('epoch', finish - begin) / 3600.0

@@ -8,6 +8,12 @@ and category, which every count chart sums (the range is read once for all of th
 the time percentiles at most four ranked durations per department. Nothing here loads hiccup
 rows, so the charts stay fast with a million of them.
 
+For a reader who sees every hiccup, the settled hiccups of past days come from the day summary
+(`models.hiccups.summary`, `_summary`): its sums join the tally of the hiccups it does not hold, and
+the percentiles are taken over its packed durations plus those of the hiccups it does not hold (a
+few thousand numbers for a year of a million hiccups), so a year costs about what a week does.
+Either way the charts are the same to the last digit (tests/reports/test_hiccup_summary.py).
+
 Each chart is one data function ``(session, actor, *, start, end, department_ids) -> DataFrame``
 and, except the headline counts, one figure builder ``(DataFrame, ...) -> go.Figure``; `CHARTS`
 pairs them with a title and the sheet columns of its Excel export. Frames carry a ``link``
@@ -30,19 +36,21 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
-from sqlalchemy import Select, and_, case, func, literal, literal_column, or_, select
+from sqlalchemy import Select, and_, case, func, literal, or_, select
 from sqlalchemy.orm import Session
 
 from models import audit, changes, db
 from models.accounts import Actor
 from models.base import utcnow
 from models.engine import RecordType
-from models.hiccups import Hiccup, Hiccups
+from models.hiccups import Hiccup, Hiccups, summary
+from models.hiccups.summary import HiccupDay, HiccupDayHours, met_missed
 from models.lookups import Category, Department
-from models.permissions import require, visible_query
-from models.query import ListParams, statement_key
+from models.permissions import can, require, visible_query
+from models.query import ListParams, duration_hours, statement_key
 from models.settings import get_settings
 from reports import xlsx
 
@@ -165,16 +173,6 @@ def _names(session: Session, model: Any, ids: Any) -> dict[int, str]:
     return dict(session.execute(select(model.id, model.name).where(model.id.in_(ids))).all())
 
 
-def duration_hours(session: Session, begin: Any, finish: Any) -> Any:
-    """Hours between two datetime columns, in the dialect's own date arithmetic."""
-    dialect = session.get_bind().dialect.name
-    if dialect == 'sqlite':
-        return (func.julianday(finish) - func.julianday(begin)) * 24.0
-    if dialect in ('mysql', 'mariadb'):
-        return func.timestampdiff(literal_column('SECOND'), begin, finish) / 3600.0
-    return func.extract('epoch', finish - begin) / 3600.0
-
-
 def _frame(rows: list[dict[str, Any]], columns: Sequence[str]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=list(columns))
 
@@ -187,24 +185,59 @@ TALLY_COUNTS = ['hiccups', 'open', 'overdue', 'response_met', 'response_missed',
 
 def tally(session: Session, actor: Actor, *, start: dt.date, end: dt.date, department_ids=()) -> pd.DataFrame:
     """The range's visible hiccups counted per bucket (``b``, an index into `buckets`), department and
-    category: how many, how many open and overdue, and SLA clocks met and missed (`_met_missed`).
+    category: how many, how many open and overdue, and SLA clocks met and missed (`met_missed`).
     Every count chart is a sum over this frame, so the dashboard reads the range
     once for all of them: charts loading side by side share one read (`changes.shared`, keyed by the
     SELECT of the visible range, so only readers of the same rows share it). Do not change the frame."""
     base = scope(session, actor, start, end, department_ids)
-    return changes.shared(
-        session, ('hiccup tally', *statement_key(session, base)), lambda: _tally(session, base, start, end)
-    )
+    summed = _summary(session, actor, start, end)
+    key = ('hiccup tally', *statement_key(session, base), summed)
+    return changes.shared(session, key, lambda: _tally(session, base, start, end, department_ids, summed))
 
 
-def _tally(session: Session, base: Select, start: dt.date, end: dt.date) -> pd.DataFrame:
+def _summary(session: Session, actor: Actor, start: dt.date, end: dt.date) -> summary.Summary | None:
+    """The day summary of settled hiccups (`models.hiccups.summary`), for a reader who sees every hiccup;
+    None for others, who count what their rule lets through from the hiccups themselves."""
+    if Hiccups.visible_to(actor) is not None or not can(session, actor, Hiccups, 'view'):
+        return None
+    return summary.current(session, start, end)
+
+
+TALLY_KEYS = ['b', 'department_id', 'category_id']
+
+
+def _tally(session: Session, base: Select, start, end, department_ids, summed: summary.Summary | None) -> pd.DataFrame:
+    """The tally from the hiccups; with a summary, from the hiccups it does not hold plus its sums."""
+    frame = _tally_rows(session, base if summed is None else base.where(summed.live(start, end)), start, end)
+    if summed is None:
+        return frame
+    both = pd.concat([frame, _summed_tally(session, summed, start, end, department_ids)], ignore_index=True)
+    return both.groupby(TALLY_KEYS, as_index=False, sort=True)[TALLY_COUNTS].sum().astype('int64')
+
+
+def _summed_tally(session: Session, summed: summary.Summary, start, end, department_ids) -> pd.DataFrame:
+    """The summary's counts of the range, in the tally's shape (settled hiccups are never open or overdue)."""
+    spans = buckets(start, end)
+    bucket = _bucket_of(HiccupDay.day, [b.first for b in spans], 0, len(spans))
+    stmt = select(bucket.label('b'), HiccupDay).where(summed.day_filter(HiccupDay.day, start, end))
+    if department_ids:
+        stmt = stmt.where(HiccupDay.department_id.in_(department_ids))
+    inner = stmt.subquery()
+    groups = [inner.c[k] for k in TALLY_KEYS]
+    sums = [func.sum(inner.c[name]) for name in summary.COUNTS]
+    rows = session.execute(select(*groups, *sums).group_by(*groups)).all()
+    frame = pd.DataFrame([tuple(map(int, r)) for r in rows], columns=[*TALLY_KEYS, *summary.COUNTS], dtype='int64')
+    return frame.assign(open=0, overdue=0)[[*TALLY_KEYS, *TALLY_COUNTS]]
+
+
+def _tally_rows(session: Session, base: Select, start: dt.date, end: dt.date) -> pd.DataFrame:
     spans = buckets(start, end)
     now = utcnow()
     flags = [
         Hiccup.status.in_(OPEN_STATES),
         Hiccup.overdue,
-        *_met_missed(Hiccup.responded_at, Hiccup.response_due_at, now),
-        *_met_missed(Hiccup.closed_at, Hiccup.closure_due_at, now),
+        *met_missed(Hiccup.responded_at, Hiccup.response_due_at, now),
+        *met_missed(Hiccup.closed_at, Hiccup.closure_due_at, now),
     ]
     bucket = _bucket_of(Hiccup.occurred_at, [_utc(b.first) for b in spans], 0, len(spans))
     keys = [bucket.label('b'), Hiccup.department_id.label('department_id'), Hiccup.category_id.label('category_id')]
@@ -213,7 +246,7 @@ def _tally(session: Session, base: Select, start: dt.date, end: dt.date) -> pd.D
     groups = [inner.c.b, inner.c.department_id, inner.c.category_id]
     sums = [func.count(), *(func.sum(inner.c[name]) for name in TALLY_COUNTS[1:])]
     rows = session.execute(select(*groups, *sums).group_by(*groups)).all()
-    names = ['b', 'department_id', 'category_id', *TALLY_COUNTS]
+    names = [*TALLY_KEYS, *TALLY_COUNTS]
     return pd.DataFrame([tuple(map(int, r)) for r in rows], columns=names, dtype='int64')
 
 
@@ -318,6 +351,65 @@ def _duration_quantiles(session: Session, base: Select, finish: Any, counts: Map
     return {d: {k: _quantile(found[d], counts[d], q) for k, q in QUANTILES.items()} for d in counts}
 
 
+def _times(session: Session, base: Select) -> tuple[list[tuple[int, int, int]], dict[str, dict[int, dict]]]:
+    """(department, responded, closed) counts and each measure's quantiles per department, from the hiccups."""
+    stmt = _columns(base, Hiccup.department_id, func.count(Hiccup.responded_at), func.count(Hiccup.closed_at))
+    counts = [tuple(map(int, row)) for row in session.execute(stmt.group_by(Hiccup.department_id))]
+    measures = {
+        'responded': _duration_quantiles(session, base, Hiccup.responded_at, {d: r for d, r, _ in counts}),
+        'closed': _duration_quantiles(session, base, Hiccup.closed_at, {d: c for d, _, c in counts}),
+    }
+    return counts, measures
+
+
+MEASURES = {'responded': Hiccup.responded_at, 'closed': Hiccup.closed_at}
+
+
+def _summed_times(session: Session, live: Select, summed: summary.Summary, start, end, department_ids):
+    """`_times` from the summary's durations plus those of the `live` hiccups (those it does not hold):
+    every duration of the range is at hand, so the quantiles are exact."""
+    parts: dict[str, dict[int, list[np.ndarray]]] = {m: {} for m in MEASURES}
+    for found in (_summed_hours(session, summed, start, end, department_ids), _live_hours(session, live)):
+        for measure, per in found.items():
+            for d, values in per.items():
+                parts[measure].setdefault(d, []).append(values)
+    durations = {m: {d: np.concatenate(arrays) for d, arrays in per.items()} for m, per in parts.items()}
+    departments = sorted(set(durations['responded']) | set(durations['closed']))
+    counts = [(d, *(len(durations[m].get(d, ())) for m in MEASURES)) for d in departments]
+    measures = {
+        m: {d: {k: float(np.quantile(v, float(q))) for k, q in QUANTILES.items()} for d, v in per.items() if len(v)}
+        for m, per in durations.items()
+    }
+    return counts, measures
+
+
+def _summed_hours(session: Session, summed: summary.Summary, start, end, department_ids) -> dict[str, dict]:
+    """measure → department → the summary's durations of the range (one array per day)."""
+    out: dict[str, dict[int, np.ndarray]] = {m: {} for m in MEASURES}
+    stmt = select(HiccupDayHours.department_id, HiccupDayHours.response_hours, HiccupDayHours.closure_hours)
+    stmt = stmt.where(summed.day_filter(HiccupDayHours.day, start, end))
+    if department_ids:
+        stmt = stmt.where(HiccupDayHours.department_id.in_(department_ids))
+    days: dict[int, list] = {}
+    for d, *packed in session.execute(stmt):
+        days.setdefault(d, []).append(packed)
+    for d, rows in days.items():
+        for measure, column in zip(MEASURES, zip(*rows, strict=True), strict=True):
+            out[measure][d] = np.frombuffer(b''.join(column), dtype=summary.HOURS_TYPE)
+    return out
+
+
+def _live_hours(session: Session, live: Select) -> dict[str, dict[int, np.ndarray]]:
+    """measure → department → the durations of the `live` hiccups, computed by the database."""
+    hours = [duration_hours(session, Hiccup.created_at, finish) for finish in MEASURES.values()]
+    found: dict[str, dict[int, list[float]]] = {m: {} for m in MEASURES}
+    for d, *values in session.execute(_columns(live, Hiccup.department_id, *hours)):
+        for measure, value in zip(MEASURES, values, strict=True):
+            if value is not None:
+                found[measure].setdefault(d, []).append(float(value))
+    return {m: {d: np.array(v, dtype=summary.HOURS_TYPE) for d, v in per.items()} for m, per in found.items()}
+
+
 TIMES_COLUMNS = ['department_id', 'department', 'responded', 'responded_median_h', 'responded_p90_h']
 TIMES_COLUMNS += ['closed', 'closed_median_h', 'closed_p90_h', 'link']
 
@@ -325,12 +417,12 @@ TIMES_COLUMNS += ['closed', 'closed_median_h', 'closed_p90_h', 'link']
 def response_times(session, actor, *, start, end, department_ids=()) -> pd.DataFrame:
     """Per department: hours from raised to response and to closure, median and p90, with their counts."""
     base = scope(session, actor, start, end, department_ids)
-    stmt = _columns(base, Hiccup.department_id, func.count(Hiccup.responded_at), func.count(Hiccup.closed_at))
-    counts = session.execute(stmt.group_by(Hiccup.department_id)).all()
-    measures = {
-        'responded': _duration_quantiles(session, base, Hiccup.responded_at, {d: r for d, r, _ in counts}),
-        'closed': _duration_quantiles(session, base, Hiccup.closed_at, {d: c for d, _, c in counts}),
-    }
+    summed = _summary(session, actor, start, end)
+    if summed is None:
+        counts, measures = _times(session, base)
+    else:
+        live = base.where(summed.live(start, end))
+        counts, measures = _summed_times(session, live, summed, start, end, department_ids)
     rows = []
     for d, *done in counts:
         row = {'department_id': d, 'responded': int(done[0]), 'closed': int(done[1])}
@@ -357,12 +449,6 @@ def _per_department(session: Session, df: pd.DataFrame, start, end, columns: Seq
 
 SLA_COLUMNS = ['department_id', 'department', 'response_met', 'response_missed', 'response_pct']
 SLA_COLUMNS += ['closure_met', 'closure_missed', 'closure_pct', 'link']
-
-
-def _met_missed(done: Any, due: Any, now: dt.datetime) -> tuple[Any, Any]:
-    """Whether a clock was met (done by its due time) and whether it was missed (done later, or still
-    not done past due): two conditions."""
-    return and_(done.is_not(None), done <= due), or_(done > due, and_(done.is_(None), due < now))
 
 
 def sla_compliance(session, actor, *, start, end, department_ids=()) -> pd.DataFrame:

@@ -34,10 +34,10 @@ from sqlalchemy.orm import Session
 from models.accounts import Actor
 from models.issues import UNRESOLVED, Issue, IssueDailyStats, Issues, IssueSeverity, IssueStats
 from models.permissions import can, visible_query
-from models.query import ListParams
+from models.query import ListParams, duration_hours
 from models.settings import get_settings
 from reports import hiccup_stats as common
-from reports.hiccup_stats import Chart, _bucket_of, _cols, _columns, _layout, duration_hours
+from reports.hiccup_stats import Chart, _bucket_of, _cols, _columns, _layout
 
 LIST_URL = '/r/issues'
 DEFAULT_DAYS = 90

@@ -7,19 +7,30 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import secrets
+import time
 
 from sqlalchemy import select
 
 from models import appstate, db, notifications
 from models.accounts import Actor, User
 from models.base import utcnow
-from models.hiccups import user_ids_with_role, users_with_role
+from models.hiccups import summary, user_ids_with_role, users_with_role
 from models.hiccups.rules import notify
 from models.settings import get_settings
 from reports import hiccup_digests as digests
 from tasks import huey, local_crontab
 
 log = logging.getLogger('labdesk.tasks.hiccups')
+
+
+@huey.periodic_task(local_crontab(minute='*/10'))
+@huey.lock_task('summarize-hiccup-days')
+def summarize_days() -> None:
+    """The dashboard's day summary (`models.hiccups.summary`): the newly past days, and those changed since."""
+    started = time.monotonic()
+    days = summary.summarize()
+    if days:
+        log.info('summed %d days of hiccups for the dashboard in %.1f s', days, time.monotonic() - started)
 
 
 @huey.periodic_task(local_crontab(minute='0', hour='11'))

@@ -5,6 +5,7 @@ management and then closed (or escalated to a non-conformance); after closure th
 says whether they are satisfied, and "not satisfied" reopens it for management.
 """
 
+from models.hiccups import summary  # noqa: F401 - its tables and flush hook
 from models.hiccups.rules import (
     FOLLOW_UP_DAYS_KEY,
     department_hod,

@@ -138,7 +138,8 @@ class Hiccup(IdMixin, TimestampMixin, VersionMixin, Base):
     location_id: Mapped[int | None] = mapped_column(ForeignKey('locations.id'), index=True, info={'label': 'Location'})
     severity: Mapped[Severity] = mapped_column(_enum(Severity), index=True, info={'label': 'Severity'})
     phase: Mapped[Phase] = mapped_column(_enum(Phase), index=True, info={'label': 'Testing phase'})
-    occurred_at: Mapped[dt.datetime] = mapped_column(index=True, info={'label': 'Occurred at'})
+    # active_history: a change keeps the old value, whose day the dashboard summary marks stale (summary.py)
+    occurred_at: Mapped[dt.datetime] = mapped_column(index=True, active_history=True, info={'label': 'Occurred at'})
     detected_at: Mapped[dt.datetime | None] = mapped_column(info={'label': 'Detected at'})
     confidential: Mapped[bool] = mapped_column(
         Boolean, default=False, server_default='0', index=True, info={'label': 'Confidential'}

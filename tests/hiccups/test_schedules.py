@@ -118,3 +118,21 @@ def test_the_learning_digest_gives_each_reader_only_what_they_may_see(lab: Lab):
     )
     rows = list(load_workbook(hod_file).active.iter_rows(min_row=2, values_only=True))
     assert [r[4] for r in rows] == ['Open lesson']
+
+
+def test_the_dashboard_summary_task_sums_past_days_and_then_only_what_changed(lab: Lab):
+    from models.hiccups.summary import HiccupDay, StaleDay
+
+    with db.session() as s:
+        h = records.create(s, lab.staff, Hiccups, hiccup_data(lab, occurred_at='2026-03-02T10:00'))
+        h.status, h.responded_at, h.closed_at = 'closed', h.created_at, h.created_at
+    assert jobs.summarize_days.call_local() is None
+    with db.session() as s:
+        assert s.scalars(select(HiccupDay.day)).all() == [dt.date(2026, 3, 2)]
+        s.get(Hiccup, h.id).category_id = lab.sample
+    with db.session() as s:
+        assert s.scalars(select(StaleDay.day)).all() == [dt.date(2026, 3, 2)]
+    jobs.summarize_days.call_local()
+    with db.session() as s:
+        assert s.scalars(select(StaleDay.day)).all() == []
+        assert s.scalars(select(HiccupDay.category_id)).all() == [lab.sample]

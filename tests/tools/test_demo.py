@@ -333,3 +333,31 @@ def _same_row(ours, theirs) -> None:
                     assert a - getattr(ours, base) == b - getattr(theirs, base), name
         else:
             assert a == b, name
+
+
+def test_the_dashboard_summary_of_the_demo_year_gives_what_its_hiccups_give(loaded: str, monkeypatch):
+    """The bulk load marks its past days for the dashboard's summary (it bypasses the flush hook); once
+    summed, every chart of the demo's year (every stage, clocks met and missed) is what the hiccups give."""
+    import pandas as pd
+
+    from models import changes
+    from models.hiccups.summary import StaleDay, local_day, summarize
+    from reports import hiccup_stats as stats
+
+    with db.session() as s:
+        days = [local_day(at) for at in s.scalars(select(Hiccup.occurred_at))]
+        today = local_day(dt.datetime.now(dt.UTC))
+        assert set(s.scalars(select(StaleDay.day))) == {d for d in days if d < today}
+    assert summarize() > 360
+    for filters in (stats.Filters(dt.date(2025, 12, 2), dt.date(2026, 12, 1)), stats.Filters.default()):
+        changes.forget_shared()
+        with db.session() as s:
+            manager = Actor.of(s.scalar(select(User).where(User.roles.any(name='management')).limit(1)))
+        got = {key: chart.load(manager, filters) for key, chart in stats.CHARTS.items()}
+        changes.forget_shared()
+        with monkeypatch.context() as m:
+            m.setattr(stats, '_summary', lambda *args: None)
+            expected = {key: chart.load(manager, filters) for key, chart in stats.CHARTS.items()}
+        assert got['headline']['hiccups'].iloc[0] == sum(filters.start <= d <= filters.end for d in days)
+        for key in stats.CHARTS:
+            pd.testing.assert_frame_equal(got[key], expected[key], check_dtype=False, obj=key)

@@ -18,7 +18,7 @@ from models.base import utcnow
 from models.changes import Change
 from models.comments import Comment
 from models.engine import REGISTRY
-from models.hiccups import Hiccup, Hiccups, NcAction, NcActions, NonConformance, NonConformances
+from models.hiccups import Hiccup, Hiccups, NcAction, NcActions, NonConformance, NonConformances, summary
 from models.issues import Issue, IssueDailyStats, Issues, IssueStats, Tags, issue_tags, record_daily_stats
 from tools.demo.drafts import DAYS, in_days
 from tools.demo.issues import DEFAULT_ISSUES, IssueSimulation, build_desk
@@ -64,6 +64,7 @@ def load(
             s.execute(insert(NonConformance.__table__), _rows(sim.ncs))
         if sim.hiccups:
             s.execute(insert(Hiccup.__table__), _rows(sim.hiccups))
+            summary.mark_stale(s, {summary.local_day(h['occurred_at']) for h in sim.hiccups})  # no flush hook here
         if sim.actions:
             s.execute(insert(NcAction.__table__), _rows(sim.actions))
         if tracker.issues:

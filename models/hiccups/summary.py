@@ -1,0 +1,325 @@
+"""The settled hiccups of each past day, summed up once, so the dashboard of a long range need not
+read every hiccup in it.
+
+A hiccup is *settled* when it is responded to, closed and in a final state (`SETTLED`). Nothing
+about a settled hiccup changes with time: it is neither open nor overdue, and each of its SLA clocks
+was met or missed for good. So its part of the dashboard can be summed once:
+
+- `HiccupDay`, per local day of occurrence (TIMEZONE), department and category: how many settled
+  hiccups, and their response and closure clocks met and missed;
+- `HiccupDayHours`, per local day and department: every settled hiccup's hours from raised to
+  responded and to closed, as packed float64 arrays (`pack`), from which the dashboard takes exact
+  medians and p90s.
+
+`summarize` (a Huey task every few minutes) sums the days up to the day before yesterday; app_state
+`CUTOFF_KEY` holds the first day it has not summed. Any change that could alter a past day (a hiccup
+raised late, edited, moved, stepped or deleted whose day of occurrence is before today) marks that
+day stale in the same transaction (`StaleDay`, by a flush hook on every session), and readers count
+a stale day from the hiccups themselves until `summarize` has summed it again. A reader's part
+from the hiccups is therefore: every hiccup that is not settled, and every hiccup of a day that is not
+summed (`Summary.live`).
+
+Only readers who see every hiccup use the summary (`reports.hiccup_stats`); a department's HOD or
+staff member counts what their visibility rule lets through, from the hiccups, as before.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from array import array
+from collections.abc import Iterable, Iterator, Sequence
+from itertools import chain
+from typing import Any
+
+from sqlalchemy import Integer, LargeBinary, and_, case, delete, event, func, literal_column, or_, select
+from sqlalchemy import inspect as sa_inspect
+from sqlalchemy.dialects.mysql import MEDIUMBLOB
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from models import appstate, db
+from models.base import Base, utcnow
+from models.hiccups.tables import FINAL, Hiccup
+from models.query import duration_hours
+from models.settings import get_settings
+
+CUTOFF_KEY = 'hiccups.summary.cutoff'  # '<first day not summed, ISO> <timezone>'
+DAYS_PER_TRANSACTION = 31
+# What a settled hiccup's part of the dashboard depends on: a change to any of these marks its day stale.
+WATCHED = (
+    'occurred_at',
+    'department_id',
+    'category_id',
+    'status',
+    'created_at',
+    'responded_at',
+    'closed_at',
+    'response_due_at',
+    'closure_due_at',
+)
+SETTLED = and_(Hiccup.closed_at.is_not(None), Hiccup.responded_at.is_not(None), Hiccup.status.in_(FINAL))
+# Up to 16 MB on MariaDB (two million durations a day and department); BLOB's 64 kB would be 8,000.
+HOURS_BLOB = LargeBinary().with_variant(MEDIUMBLOB(), 'mysql', 'mariadb')
+HOURS_TYPE = 'd'  # durations are packed as native float64 (array typecode; numpy reads them as 'd' too)
+ONE = literal_column('1')  # not a bound parameter: PyMySQL's executemany cannot take one in ON DUPLICATE KEY
+COUNTS = ('hiccups', 'response_met', 'response_missed', 'closure_met', 'closure_missed')
+
+
+class HiccupDay(Base):
+    __tablename__ = 'hiccup_days'
+
+    day: Mapped[dt.date] = mapped_column(primary_key=True)
+    department_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    category_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    hiccups: Mapped[int] = mapped_column(Integer)
+    response_met: Mapped[int] = mapped_column(Integer)
+    response_missed: Mapped[int] = mapped_column(Integer)
+    closure_met: Mapped[int] = mapped_column(Integer)
+    closure_missed: Mapped[int] = mapped_column(Integer)
+
+
+class HiccupDayHours(Base):
+    __tablename__ = 'hiccup_day_hours'
+
+    day: Mapped[dt.date] = mapped_column(primary_key=True)
+    department_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    response_hours: Mapped[bytes] = mapped_column(HOURS_BLOB)
+    closure_hours: Mapped[bytes] = mapped_column(HOURS_BLOB)
+
+
+class StaleDay(Base):
+    """A summed day that a change may have made wrong: counted from the hiccups until summed again."""
+
+    __tablename__ = 'hiccup_stale_days'
+
+    day: Mapped[dt.date] = mapped_column(primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, default=1)  # bumped by each change; see `_clear`
+
+
+def met_missed(done: Any, due: Any, now: dt.datetime) -> tuple[Any, Any]:
+    """Whether an SLA clock was met (done by its due time) and whether it was missed (done later, or
+    still not done past due): two conditions. A settled hiccup's clocks are done, so `now` does not
+    matter to them."""
+    return and_(done.is_not(None), done <= due), or_(done > due, and_(done.is_(None), due < now))
+
+
+def pack(values: Iterable[float]) -> bytes:
+    return array(HOURS_TYPE, values).tobytes()
+
+
+def local_day(moment: dt.datetime) -> dt.date:
+    aware = moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.UTC)
+    return aware.astimezone(get_settings().tz).date()
+
+
+def utc_start(day: dt.date) -> dt.datetime:
+    """The first moment of a local day, in UTC."""
+    return dt.datetime.combine(day, dt.time(), get_settings().tz).astimezone(dt.UTC)
+
+
+# ---- what readers use ----
+
+
+@dataclasses.dataclass(frozen=True)
+class Summary:
+    """Which days a read may take from the summary: those before `cutoff` that are not `stale`."""
+
+    cutoff: dt.date
+    stale: frozenset[dt.date]
+
+    def holds(self, day: dt.date) -> bool:
+        return day < self.cutoff and day not in self.stale
+
+    def summed(self, start: dt.date, end: dt.date) -> list[tuple[dt.date, dt.date]]:
+        """The runs of days from `start` to `end` (inclusive) that the summary holds, as (first, last)."""
+        return _runs(d for d in _days(start, end) if self.holds(d))
+
+    def live(self, start: dt.date, end: dt.date) -> Any:
+        """The condition for the hiccups a read counts itself: not settled, or of a day not summed."""
+        days = [
+            and_(Hiccup.occurred_at >= utc_start(a), Hiccup.occurred_at < utc_start(b + dt.timedelta(days=1)))
+            for a, b in _runs(d for d in _days(start, end) if not self.holds(d))
+        ]
+        return or_(~SETTLED, *days)
+
+    def day_filter(self, column: Any, start: dt.date, end: dt.date) -> Any:
+        """The condition for the summary rows (by their `column` of days) a read takes."""
+        return or_(*(column.between(a, b) for a, b in self.summed(start, end)))
+
+
+def _days(start: dt.date, end: dt.date) -> Iterator[dt.date]:
+    return (start + dt.timedelta(days=i) for i in range((end - start).days + 1))
+
+
+def current(session: Session, start: dt.date, end: dt.date) -> Summary | None:
+    """The summary as `session` sees it, for a read of `start`..`end`; None when it holds none of those
+    days (never summed, summed in another timezone, or the range is all recent)."""
+    cutoff = _cutoff(session)
+    if cutoff is None or cutoff <= start:
+        return None
+    stale = session.scalars(select(StaleDay.day).where(StaleDay.day.between(start, end)))
+    summary = Summary(cutoff, frozenset(stale))
+    return summary if summary.summed(start, end) else None
+
+
+def _cutoff(session: Session) -> dt.date | None:
+    row = appstate.get(session, CUTOFF_KEY)
+    if row is None:
+        return None
+    day, _, zone = row.value.partition(' ')
+    return dt.date.fromisoformat(day) if zone == get_settings().timezone else None
+
+
+# ---- keeping it true: the flush hook ----
+
+
+@event.listens_for(Session, 'before_flush')
+def _mark_stale(session: Session, _context: Any, _instances: Any) -> None:
+    """Mark stale every past day whose settled hiccups this flush may change."""
+    days: set[dt.date] = set()
+    for record in chain(session.new, session.deleted):
+        if isinstance(record, Hiccup):
+            days |= _days_of(record)
+    for record in session.dirty:
+        if isinstance(record, Hiccup) and _watched_change(record):
+            days |= _days_of(record)
+    mark_stale(session, days)
+
+
+def mark_stale(session: Session, days: Iterable[dt.date]) -> None:
+    """Mark these days stale, those before today (later ones are never summed yet). Writers that add
+    or change hiccups without the ORM (the demo's bulk load) call it with their hiccups' days."""
+    today = dt.datetime.now(get_settings().tz).date()
+    past = sorted({d for d in days if d < today})
+    if past:
+        _bump(session, past)
+
+
+def _watched_change(record: Hiccup) -> bool:
+    attrs = sa_inspect(record).attrs
+    return any(attrs[name].history.has_changes() for name in WATCHED)
+
+
+def _days_of(record: Hiccup) -> set[dt.date]:
+    """The hiccup's days of occurrence, before and after this flush (`occurred_at` keeps its old value
+    when set: `active_history`)."""
+    history = sa_inspect(record).attrs['occurred_at'].history
+    moments = [*history.added, *history.unchanged, *history.deleted]
+    if not moments and record.occurred_at is not None:  # not loaded: a deleted record, say
+        moments = [record.occurred_at]
+    return {local_day(m) for m in moments if isinstance(m, dt.datetime)}
+
+
+def _bump(session: Session, days: Sequence[dt.date]) -> None:
+    conn = session.connection()
+    rows = [{'day': d, 'version': 1} for d in days]
+    table = StaleDay.__table__
+    if conn.dialect.name == 'sqlite':
+        from sqlalchemy.dialects.sqlite import insert
+
+        stmt = insert(table).on_conflict_do_update(index_elements=['day'], set_={'version': table.c.version + ONE})
+    else:
+        from sqlalchemy.dialects.mysql import insert
+
+        stmt = insert(table).on_duplicate_key_update(version=table.c.version + ONE)
+    conn.execute(stmt, rows)
+
+
+# ---- summing up ----
+
+
+def summarize(today: dt.date | None = None, *, afresh: bool = False) -> int:
+    """Sum every day up to the day before yesterday not summed yet, and every stale day; returns how many
+    days were summed. In chunks of `DAYS_PER_TRANSACTION`, each committed with the new cutoff, so an
+    interrupted run keeps what it did. A day stays one behind so that no transaction still open from
+    yesterday can add to a day after it was summed. `afresh`: forget what was summed (after a bulk
+    load that bypassed the ORM, and so the flush hook)."""
+    target = (today or dt.datetime.now(get_settings().tz).date()) - dt.timedelta(days=1)
+    with db.session() as s:
+        cutoff = None if afresh else _cutoff(s)
+        if cutoff is None:
+            _restart(s)
+        first = cutoff or _first_day(s) or target
+    done = 0
+    while first < target:
+        last = min(first + dt.timedelta(days=DAYS_PER_TRANSACTION), target)
+        with db.session() as s:
+            days = list(_days(first, last - dt.timedelta(days=1)))
+            _sum_days(s, days)
+            appstate.put(s, CUTOFF_KEY, f'{last.isoformat()} {get_settings().timezone}')
+        done, first = done + len(days), last
+    return done + _resum_stale(target)
+
+
+def _restart(s: Session) -> None:
+    """Never summed, or summed in another timezone: start again from nothing."""
+    for table in (HiccupDay, HiccupDayHours, StaleDay):
+        s.execute(delete(table))
+    s.execute(delete(appstate.AppState).where(appstate.AppState.key == CUTOFF_KEY))
+
+
+def _first_day(s: Session) -> dt.date | None:
+    first = s.scalar(select(func.min(Hiccup.occurred_at)))
+    return local_day(first) if first is not None else None
+
+
+def _resum_stale(target: dt.date) -> int:
+    """Sum the stale days again; a day's mark is cleared only if no change bumped it meanwhile."""
+    with db.session() as s:
+        marks = [tuple(row) for row in s.execute(select(StaleDay.day, StaleDay.version).where(StaleDay.day < target))]
+    for start in range(0, len(marks), DAYS_PER_TRANSACTION):
+        chunk = marks[start : start + DAYS_PER_TRANSACTION]
+        with db.session() as s:
+            _sum_days(s, [day for day, _ in chunk])
+            for day, version in chunk:
+                s.execute(delete(StaleDay).where(StaleDay.day == day, StaleDay.version == version))
+    return len(marks)
+
+
+def _sum_days(s: Session, days: Sequence[dt.date]) -> None:
+    """Replace the summary rows of `days` by their settled hiccups' sums, read with the same SQL the
+    dashboard uses on the hiccups themselves."""
+    if not days:
+        return
+    s.execute(delete(HiccupDay).where(HiccupDay.day.in_(days)))
+    s.execute(delete(HiccupDayHours).where(HiccupDayHours.day.in_(days)))
+    response = duration_hours(s, Hiccup.created_at, Hiccup.responded_at)
+    closure = duration_hours(s, Hiccup.created_at, Hiccup.closed_at)
+    clocks = (Hiccup.responded_at, Hiccup.response_due_at), (Hiccup.closed_at, Hiccup.closure_due_at)
+    flags = [case((flag, 1), else_=0) for done, due in clocks for flag in met_missed(done, due, utcnow())]
+    columns = (Hiccup.occurred_at, Hiccup.department_id, Hiccup.category_id, response, closure, *flags)
+    runs = [
+        select(*columns).where(
+            SETTLED, Hiccup.occurred_at >= utc_start(a), Hiccup.occurred_at < utc_start(b + dt.timedelta(days=1))
+        )
+        for a, b in _runs(days)
+    ]
+    counts: dict[tuple, list[int]] = {}
+    hours: dict[tuple, tuple[list[float], list[float]]] = {}
+    for occurred, dept, cat, r_hours, c_hours, *met_or_missed in chain.from_iterable(map(s.execute, runs)):
+        day = local_day(occurred)
+        row = counts.setdefault((day, dept, cat), [0] * len(COUNTS))
+        for i, n in enumerate((1, *met_or_missed)):
+            row[i] += int(n)
+        times = hours.setdefault((day, dept), ([], []))
+        times[0].append(float(r_hours))
+        times[1].append(float(c_hours))
+    s.add_all(
+        HiccupDay(day=k[0], department_id=k[1], category_id=k[2], **dict(zip(COUNTS, v, strict=True)))
+        for k, v in counts.items()
+    )
+    s.add_all(
+        HiccupDayHours(day=k[0], department_id=k[1], response_hours=pack(r), closure_hours=pack(c))
+        for k, (r, c) in hours.items()
+    )
+
+
+def _runs(days: Iterable[dt.date]) -> list[tuple[dt.date, dt.date]]:
+    """Consecutive days as (first, last) runs."""
+    out: list[tuple[dt.date, dt.date]] = []
+    for day in sorted(set(days)):
+        if out and out[-1][1] + dt.timedelta(days=1) == day:
+            out[-1] = (out[-1][0], day)
+        else:
+            out.append((day, day))
+    return out

@@ -1,0 +1,159 @@
+"""The day summary of settled hiccups: the dashboard reads it for those who see every hiccup, and
+every chart comes out exactly as it does from the hiccups themselves, through every kind of change."""
+
+# ruff: noqa: F811 - the `lab` and `known` fixtures are imported and used as arguments
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+import pytest
+from sqlalchemy import func, select
+
+from models import changes, db, records
+from models.hiccups import Hiccup, Hiccups
+from models.hiccups import summary as day_summary
+from models.hiccups.summary import HiccupDay, StaleDay
+from models.settings import reload_settings
+from reports import hiccup_stats as stats
+from reports.hiccup_stats import CHARTS, Filters
+from tests.conftest import statements
+from tests.hiccups.conftest import Lab, hiccup_data, lab  # noqa: F401
+from tests.reports.test_hiccup_stats import _utc, known  # noqa: F401
+
+D = dt.date
+RANGES = {
+    'Q1': Filters(D(2026, 1, 1), D(2026, 3, 31)),  # weekly buckets
+    'a year': Filters(D(2025, 6, 1), D(2026, 5, 31)),  # monthly buckets
+    'haematology': Filters(D(2025, 12, 1), D(2026, 4, 30), (1,)),
+}
+TODAY = D(2026, 12, 2)
+
+
+@pytest.fixture
+def settled(lab: Lab, known) -> dict[str, int]:
+    """Settled hiccups beside `known`'s (closed, escalated, followed up; on time and late), one each
+    on days that `summarize` sums."""
+    ids = dict(known)
+    plan = {
+        's1': ('haem', '2026-01-06T09:00', 'followed_up', 3, 20, 24, 72),
+        's2': ('haem', '2026-01-06T23:50', 'escalated', 30, 31, 24, 72),  # response late
+        's3': ('bio', '2026-02-27T12:00', 'closed', 1, 100, 24, 72),  # closure late
+        's4': ('bio', '2026-03-31T23:59', 'followed_up', 5, 50, None, None),  # no SLA
+        's5': ('haem', '2025-08-14T08:00', 'closed', 2, 9, 24, 72),
+    }
+    with db.session() as s:
+        for name, (dept, occurred, status, respond_h, close_h, r_due, c_due) in plan.items():
+            raiser = lab.staff if dept == 'haem' else lab.bio_staff
+            data = hiccup_data(lab, title=name, department_id=getattr(lab, dept), occurred_at=occurred)
+            h = records.create(s, raiser, Hiccups, data)
+            raised = _utc(occurred)
+            h.status, h.created_at = status, raised
+            h.responded_at, h.closed_at = raised + dt.timedelta(hours=respond_h), raised + dt.timedelta(hours=close_h)
+            h.response_due_at = raised + dt.timedelta(hours=r_due) if r_due else None
+            h.closure_due_at = raised + dt.timedelta(hours=c_due) if c_due else None
+            ids[name] = h.id
+    return ids
+
+
+def charts(actor, filters: Filters) -> dict[str, pd.DataFrame]:
+    changes.forget_shared()
+    return {key: chart.load(actor, filters) for key, chart in CHARTS.items()}
+
+
+def from_the_hiccups(actor, filters: Filters, monkeypatch) -> dict[str, pd.DataFrame]:
+    with monkeypatch.context() as m:
+        m.setattr(stats, '_summary', lambda *args: None)
+        return charts(actor, filters)
+
+
+def assert_same(actor, monkeypatch) -> None:
+    """Every chart of every range, from the summary, equals the same chart from the hiccups."""
+    for name, filters in RANGES.items():
+        expected = from_the_hiccups(actor, filters, monkeypatch)
+        got = charts(actor, filters)
+        for key in CHARTS:
+            pd.testing.assert_frame_equal(got[key], expected[key], check_dtype=False, obj=f'{name}: {key}')
+
+
+def stale_days() -> set[dt.date]:
+    with db.session() as s:
+        return set(s.scalars(select(StaleDay.day)))
+
+
+def test_the_summary_gives_every_chart_exactly_as_the_hiccups_do(lab: Lab, settled, monkeypatch):
+    with db.session() as s:
+        first = day_summary.local_day(s.scalar(select(func.min(Hiccup.occurred_at))))
+    assert day_summary.summarize(TODAY) == (TODAY - dt.timedelta(days=1) - first).days  # each day up to the 30th
+    with db.session() as s:
+        assert s.scalar(select(func.sum(HiccupDay.hiccups))) == 8  # h1 to h3 and s1 to s5; h4 to h8 are not settled
+        assert day_summary.current(s, D(2026, 1, 1), D(2026, 3, 31)).cutoff == TODAY - dt.timedelta(days=1)
+    assert stale_days() == set()
+    with statements() as sent:
+        got = charts(lab.manager, RANGES['Q1'])
+    assert any('hiccup_days' in q for q in sent) and any('hiccup_day_hours' in q for q in sent)
+    assert got['headline']['hiccups'].tolist() == [10, 3, 1]  # total, open, overdue (h4 and h5 are in Q1)
+    assert_same(lab.manager, monkeypatch)
+
+
+def test_a_change_to_a_summed_day_counts_at_once_and_is_summed_again(lab: Lab, settled, monkeypatch):
+    day_summary.summarize(TODAY)
+    before = charts(lab.manager, RANGES['Q1'])['headline']['hiccups'].tolist()
+    with db.session() as s:  # a closed hiccup reopened, another moved, one deleted, one raised late
+        h1 = s.get(Hiccup, settled['h1'])
+        h1.status, h1.closed_at = 'under_review', None
+        s.get(Hiccup, settled['s3']).department_id = lab.haem
+        s.get(Hiccup, settled['s1']).occurred_at = _utc('2026-02-10T10:00')
+    with db.session() as s:
+        records.delete(s, lab.admin, Hiccups, settled['s2'])
+        late = records.create(s, lab.staff, Hiccups, hiccup_data(lab, occurred_at='2026-03-01T10:00'))
+        late.status, late.created_at = 'closed', _utc('2026-03-01T10:00')
+        late.responded_at = late.closed_at = _utc('2026-03-02T10:00')
+    assert stale_days() == {D(2026, 1, 5), D(2026, 2, 27), D(2026, 1, 6), D(2026, 2, 10), D(2026, 3, 1)}
+    assert_same(lab.manager, monkeypatch)
+    total, still_open, overdue = before  # h1, reopened, is open again and past its closure's due time
+    assert charts(lab.manager, RANGES['Q1'])['headline']['hiccups'].tolist() == [total, still_open + 1, overdue + 1]
+    assert day_summary.summarize(TODAY) == 5
+    assert stale_days() == set()
+    assert_same(lab.manager, monkeypatch)
+
+
+def test_a_change_that_leaves_the_dashboard_as_it_was_marks_nothing(lab: Lab, settled):
+    day_summary.summarize(TODAY)
+    with db.session() as s:
+        h = s.get(Hiccup, settled['s1'])
+        h.title, h.response_breach_noticed_at = 'Renamed', _utc('2026-01-07T09:00')
+    assert stale_days() == set()
+
+
+def test_readers_limited_by_their_rule_never_read_the_summary(lab: Lab, settled, monkeypatch):
+    day_summary.summarize(TODAY)
+    for who in (lab.hod, lab.staff):
+        with statements() as sent:
+            got = charts(who, RANGES['Q1'])
+        assert not any('hiccup_day' in q for q in sent)
+        expected = from_the_hiccups(who, RANGES['Q1'], monkeypatch)
+        for key in CHARTS:
+            pd.testing.assert_frame_equal(got[key], expected[key])
+
+
+def test_the_newest_days_and_another_timezone_are_counted_from_the_hiccups(lab: Lab, settled, monkeypatch):
+    day_summary.summarize(D(2026, 2, 28))  # sums up to 26 February
+    with db.session() as s:
+        summed = day_summary.current(s, D(2026, 1, 1), D(2026, 3, 31))
+        assert summed.summed(D(2026, 1, 1), D(2026, 3, 31)) == [(D(2026, 1, 1), D(2026, 2, 26))]
+        assert s.scalar(select(func.max(HiccupDay.day))) == D(2026, 2, 9)  # h3; s3 (27 Feb) is not summed
+    assert_same(lab.manager, monkeypatch)
+    monkeypatch.setenv('TIMEZONE', 'Europe/London')
+    reload_settings()
+    try:
+        with db.session() as s:
+            assert day_summary.current(s, D(2026, 1, 1), D(2026, 3, 31)) is None  # summed in Kolkata's days
+        day_summary.summarize(TODAY)
+        with db.session() as s:
+            assert day_summary.current(s, D(2026, 1, 1), D(2026, 3, 31)) is not None
+        assert_same(lab.manager, monkeypatch)
+    finally:
+        monkeypatch.delenv('TIMEZONE')
+        reload_settings()
