@@ -1,5 +1,5 @@
 # Labdesk: one image for the app (`python app.py`) and the task consumer
-# (`huey_consumer tasks.huey -w 2 -k thread`). Data lives in the /data volume.
+# (`huey_consumer tasks.huey -w 2 -k thread -f`). Data lives in the /data volume.
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \

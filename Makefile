@@ -60,7 +60,7 @@ run: venv
 	$(PY) app.py
 
 worker: venv
-	$(VENV)/bin/huey_consumer tasks.huey -w 2 -k thread
+	$(VENV)/bin/huey_consumer tasks.huey -w 2 -k thread -f
 
 # A demo lab (tools/demo/) in an empty database; `make demo DEMO_ARGS='--reset --force'` wipes the
 # database and reloads, `DEMO_ARGS='--hiccups 5000 --seed 7'` changes the size. Prints the sign-ins.

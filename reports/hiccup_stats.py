@@ -34,7 +34,7 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from fractions import Fraction
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -54,6 +54,7 @@ from models.query import ListParams, duration_hours, statement_key
 from models.settings import get_settings
 from reports import xlsx
 
+T = TypeVar('T')
 LIST_URL = '/r/hiccups'
 DEFAULT_DAYS = 90
 WEEKLY_UP_TO_DAYS = 120  # longer ranges are bucketed by month
@@ -192,7 +193,11 @@ def tally(session: Session, actor: Actor, *, start: dt.date, end: dt.date, depar
     base = scope(session, actor, start, end, department_ids)
     summed = _summary(session, actor, start, end)
     key = ('hiccup tally', *statement_key(session, base), summed)
-    return changes.shared(session, key, lambda: _tally(session, base, start, end, department_ids, summed))
+
+    def read(held: summary.Summary | None) -> pd.DataFrame:
+        return _tally(session, base, start, end, department_ids, held)
+
+    return changes.shared(session, key, lambda: _steady(session, actor, start, end, summed, read))
 
 
 def _summary(session: Session, actor: Actor, start: dt.date, end: dt.date) -> summary.Summary | None:
@@ -201,6 +206,22 @@ def _summary(session: Session, actor: Actor, start: dt.date, end: dt.date) -> su
     if Hiccups.visible_to(actor) is not None or not can(session, actor, Hiccups, 'view'):
         return None
     return summary.current(session, start, end)
+
+
+def _steady(session: Session, actor: Actor, start, end, summed: summary.Summary | None, read: Callable[..., T]) -> T:
+    """`read(summed)`, made again if the summary changed while it read. A read is several statements,
+    and on SQLite each sees the database as it is then: a summing run, or a change that marks a day
+    stale, in between would have a hiccup counted twice or not at all. After three changed reads (or
+    with no summary) the hiccups alone are read."""
+    for _ in range(3):
+        if summed is None:
+            break
+        result = read(summed)
+        now = _summary(session, actor, start, end)
+        if now == summed:
+            return result
+        summed = now
+    return read(None)
 
 
 TALLY_KEYS = ['b', 'department_id', 'category_id']
@@ -376,11 +397,16 @@ def _summed_times(session: Session, live: Select, summed: summary.Summary, start
     durations = {m: {d: np.concatenate(arrays) for d, arrays in per.items()} for m, per in parts.items()}
     departments = sorted(set(durations['responded']) | set(durations['closed']))
     counts = [(d, *(len(durations[m].get(d, ())) for m in MEASURES)) for d in departments]
-    measures = {
-        m: {d: {k: float(np.quantile(v, float(q))) for k, q in QUANTILES.items()} for d, v in per.items() if len(v)}
-        for m, per in durations.items()
-    }
+    measures = {m: {d: _quantiles(v) for d, v in per.items() if len(v)} for m, per in durations.items()}
     return counts, measures
+
+
+def _quantiles(values: np.ndarray) -> dict[str, float]:
+    """The `QUANTILES` of `values` by the very arithmetic of the ranked path (`_quantile`)."""
+    n, ranks = len(values), sorted(_ranks(len(values)))
+    ordered = np.partition(values, [r - 1 for r in ranks])
+    ranked = {r: float(ordered[r - 1]) for r in ranks}
+    return {k: _quantile(ranked, n, q) for k, q in QUANTILES.items()}
 
 
 def _summed_hours(session: Session, summed: summary.Summary, start, end, department_ids) -> dict[str, dict]:
@@ -417,12 +443,13 @@ TIMES_COLUMNS += ['closed', 'closed_median_h', 'closed_p90_h', 'link']
 def response_times(session, actor, *, start, end, department_ids=()) -> pd.DataFrame:
     """Per department: hours from raised to response and to closure, median and p90, with their counts."""
     base = scope(session, actor, start, end, department_ids)
-    summed = _summary(session, actor, start, end)
-    if summed is None:
-        counts, measures = _times(session, base)
-    else:
-        live = base.where(summed.live(start, end))
-        counts, measures = _summed_times(session, live, summed, start, end, department_ids)
+
+    def read(held: summary.Summary | None) -> tuple[list, dict]:
+        if held is None:
+            return _times(session, base)
+        return _summed_times(session, base.where(held.live(start, end)), held, start, end, department_ids)
+
+    counts, measures = _steady(session, actor, start, end, _summary(session, actor, start, end), read)
     rows = []
     for d, *done in counts:
         row = {'department_id': d, 'responded': int(done[0]), 'closed': int(done[1])}

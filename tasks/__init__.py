@@ -109,7 +109,10 @@ _consumer: Consumer | None = None
 def start_embedded() -> None:
     global _consumer
     if _consumer is None and not huey.immediate:
-        _consumer = _EmbeddedConsumer(huey, workers=2, worker_type='thread', check_worker_health=False)
+        # flush_locks: a task lock left by a process killed mid-task (`lock_task`) would hold that task off for good
+        _consumer = _EmbeddedConsumer(
+            huey, workers=2, worker_type='thread', check_worker_health=False, flush_locks=True
+        )
         _consumer.start()
         heartbeat()  # a first beat now rather than at the next whole minute
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import (
     Select,
+    and_,
     or_,
     select,
 )
@@ -36,6 +37,13 @@ def sla_hours(session: Session, category_id: int | None, severity: Severity | No
         return DEFAULT_RESPONSE_HOURS, DEFAULT_CLOSURE_HOURS
     best = max(rules, key=lambda r: (r.category_id is not None, r.severity is not None))
     return best.response_hours, best.closure_hours
+
+
+def met_missed(done: Any, due: Any, now: dt.datetime) -> tuple[Any, Any]:
+    """Whether an SLA clock was met (done by its due time) and whether it was missed (done later, or
+    still not done past due): two conditions. A settled hiccup's clocks are done, so `now` does not
+    matter to them."""
+    return and_(done.is_not(None), done <= due), or_(done > due, and_(done.is_(None), due < now))
 
 
 def department_hod(session: Session, department_id: int | None) -> int | None:

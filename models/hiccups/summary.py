@@ -13,11 +13,11 @@ was met or missed for good. So its part of the dashboard can be summed once:
 
 `summarize` (a Huey task every few minutes) sums the days up to the day before yesterday; app_state
 `CUTOFF_KEY` holds the first day it has not summed. Any change that could alter a past day (a hiccup
-raised late, edited, moved, stepped or deleted whose day of occurrence is before today) marks that
-day stale in the same transaction (`StaleDay`, by a flush hook on every session), and readers count
-a stale day from the hiccups themselves until `summarize` has summed it again. A reader's part
-from the hiccups is therefore: every hiccup that is not settled, and every hiccup of a day that is not
-summed (`Summary.live`).
+settled before or after it, raised late, edited, moved, stepped or deleted, whose day of occurrence is
+before today) marks that day stale in the same transaction: flush hooks on every session note the days
+and mark them at commit (`StaleDay`). Readers count a stale day from the hiccups themselves until
+`summarize` has summed it again. A reader's part from the hiccups is therefore: every hiccup that is
+not settled, and every hiccup of a day that is not summed (`Summary.live`).
 
 Only readers who see every hiccup use the summary (`reports.hiccup_stats`); a department's HOD or
 staff member counts what their visibility rule lets through, from the hiccups, as before.
@@ -36,9 +36,11 @@ from sqlalchemy import Integer, LargeBinary, and_, case, delete, event, func, li
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.dialects.mysql import MEDIUMBLOB
 from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy.orm.exc import ObjectDeletedError
 
 from models import appstate, db
 from models.base import Base, utcnow
+from models.hiccups.rules import met_missed
 from models.hiccups.tables import FINAL, Hiccup
 from models.query import duration_hours
 from models.settings import get_settings
@@ -62,6 +64,9 @@ SETTLED = and_(Hiccup.closed_at.is_not(None), Hiccup.responded_at.is_not(None), 
 HOURS_BLOB = LargeBinary().with_variant(MEDIUMBLOB(), 'mysql', 'mariadb')
 HOURS_TYPE = 'd'  # durations are packed as native float64 (array typecode; numpy reads them as 'd' too)
 ONE = literal_column('1')  # not a bound parameter: PyMySQL's executemany cannot take one in ON DUPLICATE KEY
+NOTED = 'hiccups.summary.noted'  # session.info: the days this transaction's flushes noted
+UNKNOWN = object()
+MAX_RUNS = 100  # runs of summed and unsummed days a read may combine; more (many stale days) reads the hiccups
 COUNTS = ('hiccups', 'response_met', 'response_missed', 'closure_met', 'closure_missed')
 
 
@@ -94,13 +99,6 @@ class StaleDay(Base):
 
     day: Mapped[dt.date] = mapped_column(primary_key=True)
     version: Mapped[int] = mapped_column(Integer, default=1)  # bumped by each change; see `_clear`
-
-
-def met_missed(done: Any, due: Any, now: dt.datetime) -> tuple[Any, Any]:
-    """Whether an SLA clock was met (done by its due time) and whether it was missed (done later, or
-    still not done past due): two conditions. A settled hiccup's clocks are done, so `now` does not
-    matter to them."""
-    return and_(done.is_not(None), done <= due), or_(done > due, and_(done.is_(None), due < now))
 
 
 def pack(values: Iterable[float]) -> bytes:
@@ -152,14 +150,19 @@ def _days(start: dt.date, end: dt.date) -> Iterator[dt.date]:
 
 
 def current(session: Session, start: dt.date, end: dt.date) -> Summary | None:
-    """The summary as `session` sees it, for a read of `start`..`end`; None when it holds none of those
-    days (never summed, summed in another timezone, or the range is all recent)."""
+    """The summary as `session` sees it, for a read of `start`..`end`; None when reading the hiccups alone
+    is as good: it holds less than half of those days (never summed, summed in another timezone, a
+    first run not done yet, a recent range), or they are cut into more runs than `MAX_RUNS`."""
     cutoff = _cutoff(session)
     if cutoff is None or cutoff <= start:
         return None
     stale = session.scalars(select(StaleDay.day).where(StaleDay.day.between(start, end)))
-    summary = Summary(cutoff, frozenset(stale))
-    return summary if summary.summed(start, end) else None
+    found = Summary(cutoff, frozenset(stale))
+    held = sum(found.holds(d) for d in _days(start, end))
+    runs = len(_runs(d for d in _days(start, end) if found.holds(d)))
+    if 2 * held < (end - start).days + 1 or 2 * runs + 1 > MAX_RUNS:
+        return None
+    return found
 
 
 def _cutoff(session: Session) -> dt.date | None:
@@ -174,16 +177,31 @@ def _cutoff(session: Session) -> dt.date | None:
 
 
 @event.listens_for(Session, 'before_flush')
-def _mark_stale(session: Session, _context: Any, _instances: Any) -> None:
-    """Mark stale every past day whose settled hiccups this flush may change."""
-    days: set[dt.date] = set()
-    for record in chain(session.new, session.deleted):
-        if isinstance(record, Hiccup):
-            days |= _days_of(record)
-    for record in session.dirty:
-        if isinstance(record, Hiccup) and _watched_change(record):
-            days |= _days_of(record)
-    mark_stale(session, days)
+def _note_changes(session: Session, _context: Any, _instances: Any) -> None:
+    """Note the days of occurrence of the hiccups this flush changes in a way the summary may hold: those
+    settled before or after the change (`_may_hold`). They are marked stale at commit (`_mark_noted`)."""
+    noted: set[dt.date] = session.info.setdefault(NOTED, set())
+    for record in chain(session.new, session.dirty, session.deleted):
+        try:
+            if isinstance(record, Hiccup) and _may_hold(session, record):
+                noted |= _days_of(record)
+        except ObjectDeletedError:  # deleted meanwhile by another transaction, which marked its day
+            continue
+
+
+@event.listens_for(Session, 'before_commit')
+def _mark_noted(session: Session) -> None:
+    """Mark the noted days stale as the transaction ends: once, in order, and holding the marks' row
+    locks (MariaDB) only for the commit itself."""
+    session.flush()  # the last flush notes its changes too
+    noted = session.info.pop(NOTED, None)
+    if noted:
+        mark_stale(session, noted)
+
+
+@event.listens_for(Session, 'after_soft_rollback')
+def _forget_noted(session: Session, _previous: Any) -> None:
+    session.info.pop(NOTED, None)
 
 
 def mark_stale(session: Session, days: Iterable[dt.date]) -> None:
@@ -195,34 +213,61 @@ def mark_stale(session: Session, days: Iterable[dt.date]) -> None:
         _bump(session, past)
 
 
-def _watched_change(record: Hiccup) -> bool:
+def _may_hold(session: Session, record: Hiccup) -> bool:
+    """Whether the summary may hold this hiccup before or after this flush: settled before (as far as
+    known: a value changed without its old one loaded counts as maybe), or settled after."""
+    if record in session.new:
+        return _settled(record.closed_at, record.responded_at, record.status)
+    if record in session.deleted:
+        return _settled(*_before(record))
     attrs = sa_inspect(record).attrs
-    return any(attrs[name].history.has_changes() for name in WATCHED)
+    if not any(attrs[name].history.has_changes() for name in WATCHED):
+        return False
+    return _settled(*_before(record)) or _settled(record.closed_at, record.responded_at, record.status)
+
+
+def _settled(closed_at: Any, responded_at: Any, status: Any) -> bool:
+    """`SETTLED`, in Python; an unknown value (`UNKNOWN`) may be anything."""
+    if UNKNOWN in (closed_at, responded_at, status):
+        return True
+    return closed_at is not None and responded_at is not None and status in FINAL
+
+
+def _before(record: Hiccup) -> tuple[Any, Any, Any]:
+    """closed_at, responded_at and status as the database has them (`UNKNOWN` if changed unloaded)."""
+    attrs = sa_inspect(record).attrs
+    out = []
+    for name in ('closed_at', 'responded_at', 'status'):
+        history = attrs[name].history
+        if history.deleted or history.unchanged:
+            out.append([*history.deleted, *history.unchanged][0])
+        else:
+            out.append(UNKNOWN if history.added else getattr(record, name))
+    return out[0], out[1], out[2]
 
 
 def _days_of(record: Hiccup) -> set[dt.date]:
     """The hiccup's days of occurrence, before and after this flush (`occurred_at` keeps its old value
     when set: `active_history`)."""
     history = sa_inspect(record).attrs['occurred_at'].history
-    moments = [*history.added, *history.unchanged, *history.deleted]
-    if not moments and record.occurred_at is not None:  # not loaded: a deleted record, say
-        moments = [record.occurred_at]
+    moments = [*history.added, *history.unchanged, *history.deleted] or [record.occurred_at]
     return {local_day(m) for m in moments if isinstance(m, dt.datetime)}
 
 
 def _bump(session: Session, days: Sequence[dt.date]) -> None:
+    """Insert each day's mark, or bump its version: one statement, safe against a concurrent writer."""
     conn = session.connection()
-    rows = [{'day': d, 'version': 1} for d in days]
-    table = StaleDay.__table__
-    if conn.dialect.name == 'sqlite':
-        from sqlalchemy.dialects.sqlite import insert
+    table, dialect = StaleDay.__table__, conn.dialect.name
+    if dialect in ('mysql', 'mariadb'):
+        from sqlalchemy.dialects.mysql import insert as mysql_insert
 
-        stmt = insert(table).on_conflict_do_update(index_elements=['day'], set_={'version': table.c.version + ONE})
+        stmt = mysql_insert(table).on_duplicate_key_update(version=table.c.version + ONE)
     else:
-        from sqlalchemy.dialects.mysql import insert
+        from sqlalchemy.dialects import postgresql, sqlite
 
-        stmt = insert(table).on_duplicate_key_update(version=table.c.version + ONE)
-    conn.execute(stmt, rows)
+        insert = sqlite.insert if dialect == 'sqlite' else postgresql.insert
+        stmt = insert(table).on_conflict_do_update(index_elements=['day'], set_={'version': table.c.version + ONE})
+    conn.execute(stmt, [{'day': d, 'version': 1} for d in days])
 
 
 # ---- summing up ----
@@ -266,7 +311,8 @@ def _first_day(s: Session) -> dt.date | None:
 def _resum_stale(target: dt.date) -> int:
     """Sum the stale days again; a day's mark is cleared only if no change bumped it meanwhile."""
     with db.session() as s:
-        marks = [tuple(row) for row in s.execute(select(StaleDay.day, StaleDay.version).where(StaleDay.day < target))]
+        stmt = select(StaleDay.day, StaleDay.version).where(StaleDay.day < target).order_by(StaleDay.day)
+        marks = [tuple(row) for row in s.execute(stmt)]  # in day order, as writers take them: no lock cycle
     for start in range(0, len(marks), DAYS_PER_TRANSACTION):
         chunk = marks[start : start + DAYS_PER_TRANSACTION]
         with db.session() as s:

@@ -6,7 +6,9 @@ every chart comes out exactly as it does from the hiccups themselves, through ev
 from __future__ import annotations
 
 import datetime as dt
+import random
 
+import numpy as np
 import pandas as pd
 import pytest
 from sqlalchemy import func, select
@@ -157,3 +159,71 @@ def test_the_newest_days_and_another_timezone_are_counted_from_the_hiccups(lab: 
     finally:
         monkeypatch.delenv('TIMEZONE')
         reload_settings()
+
+
+def test_only_changes_that_touch_a_settled_hiccup_mark_its_day(lab: Lab, settled, monkeypatch):
+    day_summary.summarize(TODAY)
+    with db.session() as s:  # answered but not closed: not settled before, nor after
+        h7 = s.get(Hiccup, settled['h7'])
+        h7.status, h7.responded_at = 'responded', _utc('2026-01-02T10:00')
+    assert stale_days() == set()
+    with db.session() as s:  # closed now: settled after
+        h5 = s.get(Hiccup, settled['h5'])
+        h5.status, h5.closed_at = 'closed', _utc('2026-03-06T10:00')
+    assert stale_days() == {D(2026, 3, 3)}
+    with db.session() as s:  # its old status was never loaded: it may have been settled
+        h4 = s.get(Hiccup, settled['h4'])
+        s.expire(h4, ['status'])
+        h4.status = 'under_review'
+    assert stale_days() == {D(2026, 3, 3), D(2026, 2, 15)}
+    assert_same(lab.manager, monkeypatch)
+
+
+def test_a_change_rolled_back_marks_nothing(lab: Lab, settled):
+    day_summary.summarize(TODAY)
+    with pytest.raises(RuntimeError), db.session() as s:
+        s.get(Hiccup, settled['h1']).status = 'under_review'
+        s.flush()
+        raise RuntimeError('the save failed')
+    with db.session() as s:
+        s.get(Hiccup, settled['h2']).category_id = lab.sample
+    assert stale_days() == {D(2026, 1, 20)}
+
+
+def test_a_read_that_a_change_overtakes_is_made_again(lab: Lab, settled, monkeypatch):
+    """A change between the summary's check and the count (a closed hiccup reopened) must not count it
+    twice: once as open from the hiccups, once as settled from the summary."""
+    day_summary.summarize(TODAY)
+    real, changed = stats._tally_rows, []
+
+    def reopened_first(*args):
+        if not changed:
+            changed.append(True)
+            with db.session() as s:
+                h1 = s.get(Hiccup, settled['h1'])
+                h1.status, h1.closed_at = 'under_review', None
+        return real(*args)
+
+    monkeypatch.setattr(stats, '_tally_rows', reopened_first)
+    total, opened, _ = charts(lab.manager, RANGES['Q1'])['headline']['hiccups']
+    assert changed and total == 10 and opened in (3, 4)  # before or after the change, never both
+
+
+def test_the_quantiles_of_the_summed_durations_are_those_of_the_ranked_path():
+    rng = random.Random(3)
+    for n in (1, 2, 3, 10, 11, 99, 1000):
+        values = [rng.randrange(0, 3000) * 0.05 for _ in range(n)]  # 3-minute steps, repeats included
+        ranked = dict(enumerate(sorted(values), start=1))
+        expected = {k: stats._quantile(ranked, n, q) for k, q in stats.QUANTILES.items()}
+        assert stats._quantiles(np.array(values)) == expected
+
+
+def test_a_range_mostly_unsummed_or_cut_into_many_runs_reads_the_hiccups(lab: Lab, settled):
+    day_summary.summarize(D(2026, 2, 1))  # sums up to 30 January
+    with db.session() as s:
+        assert day_summary.current(s, D(2026, 1, 1), D(2026, 2, 28)) is not None  # 30 of 59 days
+        assert day_summary.current(s, D(2026, 1, 1), D(2026, 3, 2)) is None  # 30 of 61
+        day_summary.mark_stale(s, [D(2025, 1, 1) + dt.timedelta(days=2 * i) for i in range(60)])
+    with db.session() as s:
+        assert day_summary.current(s, D(2025, 1, 1), D(2025, 12, 31)) is None  # 121 runs
+        assert day_summary.current(s, D(2025, 6, 1), D(2026, 1, 30)) is not None

@@ -71,3 +71,17 @@ def test_old_export_folders_are_removed_and_new_ones_kept(tmp_path):
     os.utime(old, (two_hours_ago, two_hours_ago))
     assert tasks.remove_older_than(tmp_path, dt.timedelta(hours=1)) == 1
     assert not old.exists() and new.exists()
+
+
+def test_a_task_lock_left_by_a_killed_run_is_cleared_when_the_consumer_starts(database):
+    from tasks import hiccups as jobs
+
+    lock = tasks.huey.lock_task('summarize-hiccup-days')
+    lock.acquire()  # held by a run that never finished
+    try:
+        tasks.start_embedded()
+        tasks.stop_embedded()
+        assert not lock.is_locked()
+        assert jobs.summarize_days.call_local() is None  # runs rather than refusing the lock
+    finally:
+        lock.release()  # the queue's file outlives the test
