@@ -23,7 +23,7 @@ from models.accounts import Actor
 from models.engine import RecordType, for_model
 from models.permissions import visible_query
 from models.search import full_text
-from models.settings import get_settings
+from models.settings import day_start, get_settings
 from models.values import coerce
 
 COUNT_CAP = 10_000
@@ -100,13 +100,12 @@ def build(session: Session, actor: Actor, rt: type[RecordType], p: ListParams, *
         stmt = stmt.where(_filter(rt, name, value))
     if p.q.strip():
         stmt = stmt.where(search_clause(rt, p.q, session if sort else None))
-    tz = get_settings().tz
     if rt.date_field and (p.date_from or p.date_to):
         col = getattr(model, rt.date_field)
         if p.date_from:
-            stmt = stmt.where(col >= _local_midnight(p.date_from, tz))
+            stmt = stmt.where(col >= day_start(dt.date.fromisoformat(p.date_from)))
         if p.date_to:
-            stmt = stmt.where(col < _local_midnight(p.date_to, tz) + dt.timedelta(days=1))
+            stmt = stmt.where(col < day_start(dt.date.fromisoformat(p.date_to) + dt.timedelta(days=1)))
     if p.mine and (rt.owner_field or rt.assignee_field):
         mine = [getattr(model, f) == actor.id for f in (rt.owner_field, rt.assignee_field) if f]
         stmt = stmt.where(or_(*mine))
@@ -243,10 +242,6 @@ def count(
     inner = build(session, actor, rt, p, sort=False).with_only_columns(rt.model.id).limit(cap + 1).subquery()
     n = session.scalar(select(func.count()).select_from(inner)) or 0
     return (cap, True) if n > cap else (n, False)
-
-
-def _local_midnight(day: str, tz: Any) -> dt.datetime:
-    return dt.datetime.combine(dt.date.fromisoformat(day), dt.time(), tz).astimezone(dt.UTC)
 
 
 def _date_text(value: Any) -> str:

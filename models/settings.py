@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -111,3 +112,14 @@ def get_settings() -> Settings:
 def reload_settings() -> Settings:
     get_settings.cache_clear()
     return get_settings()
+
+
+def day_start(day: dt.date) -> dt.datetime:
+    """The first moment of a local day (TIMEZONE), in UTC: where a range of local dates starts and ends."""
+    return dt.datetime.combine(day, dt.time(), get_settings().tz).astimezone(dt.UTC)
+
+
+def local_day(moment: dt.datetime) -> dt.date:
+    """The local date (TIMEZONE) of a moment; a naive one is taken to be UTC, as the database stores it."""
+    aware = moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.UTC)
+    return aware.astimezone(get_settings().tz).date()

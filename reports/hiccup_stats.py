@@ -47,11 +47,12 @@ from models.accounts import Actor
 from models.base import utcnow
 from models.engine import RecordType
 from models.hiccups import Hiccup, Hiccups, summary
-from models.hiccups.summary import HiccupDay, HiccupDayHours, met_missed
+from models.hiccups.rules import met_missed
+from models.hiccups.summary import HiccupDay, HiccupDayHours
 from models.lookups import Category, Department
 from models.permissions import can, require, visible_query
 from models.query import ListParams, duration_hours, statement_key
-from models.settings import get_settings
+from models.settings import day_start, get_settings
 from reports import xlsx
 
 T = TypeVar('T')
@@ -151,14 +152,10 @@ def _date(value: Any) -> dt.date | None:
         return None
 
 
-def _utc(day: dt.date) -> dt.datetime:
-    return dt.datetime.combine(day, dt.time(), get_settings().tz).astimezone(dt.UTC)
-
-
 def scope(session: Session, actor: Actor, start: dt.date, end: dt.date, department_ids: Sequence[int]) -> Select:
     """The visible hiccups that occurred in the range (and departments): the root of every chart query."""
     stmt = visible_query(session, actor, Hiccups).where(
-        Hiccup.occurred_at >= _utc(start), Hiccup.occurred_at < _utc(end + dt.timedelta(days=1))
+        Hiccup.occurred_at >= day_start(start), Hiccup.occurred_at < day_start(end + dt.timedelta(days=1))
     )
     return stmt.where(Hiccup.department_id.in_(department_ids)) if department_ids else stmt
 
@@ -260,7 +257,7 @@ def _tally_rows(session: Session, base: Select, start: dt.date, end: dt.date) ->
         *met_missed(Hiccup.responded_at, Hiccup.response_due_at, now),
         *met_missed(Hiccup.closed_at, Hiccup.closure_due_at, now),
     ]
-    bucket = _bucket_of(Hiccup.occurred_at, [_utc(b.first) for b in spans], 0, len(spans))
+    bucket = _bucket_of(Hiccup.occurred_at, [day_start(b.first) for b in spans], 0, len(spans))
     keys = [bucket.label('b'), Hiccup.department_id.label('department_id'), Hiccup.category_id.label('category_id')]
     columns = [case((flag, 1), else_=0).label(name) for flag, name in zip(flags, TALLY_COUNTS[1:], strict=True)]
     inner = _columns(base, *keys, *columns).subquery()

@@ -35,7 +35,7 @@ from models.accounts import Actor
 from models.issues import UNRESOLVED, Issue, IssueDailyStats, Issues, IssueSeverity, IssueStats
 from models.permissions import can, visible_query
 from models.query import ListParams, duration_hours
-from models.settings import get_settings
+from models.settings import day_start, get_settings
 from reports import hiccup_stats as common
 from reports.hiccup_stats import Chart, _bucket_of, _cols, _columns, _layout
 
@@ -126,10 +126,6 @@ def list_url(start: dt.date, end: dt.date, severities=(), assignee_ids=(), **fil
 # ---- queries ----
 
 
-def _utc(day: dt.date) -> dt.datetime:
-    return dt.datetime.combine(day, dt.time(), get_settings().tz).astimezone(dt.UTC)
-
-
 def narrowed(session: Session, actor: Actor, severities: Sequence[str] = (), assignee_ids: Sequence[int] = ()) -> Any:
     """The visible issues of the severities and assignees chosen (all when empty), whenever created."""
     stmt = visible_query(session, actor, Issues)
@@ -143,7 +139,7 @@ def narrowed(session: Session, actor: Actor, severities: Sequence[str] = (), ass
 def scope(session: Session, actor: Actor, start: dt.date, end: dt.date, severities=(), assignee_ids=()) -> Select:
     """The visible issues created in the range (of the severities and assignees): the root of the counts."""
     return narrowed(session, actor, severities, assignee_ids).where(
-        Issue.created_at >= _utc(start), Issue.created_at < _utc(end + dt.timedelta(days=1))
+        Issue.created_at >= day_start(start), Issue.created_at < day_start(end + dt.timedelta(days=1))
     )
 
 
@@ -181,8 +177,8 @@ def headline(session: Session, actor: Actor, *, start, end, severities=(), assig
     ).one()
     resolved_in_range = narrowed(session, actor, severities, assignee_ids).where(
         Issue.status == 'done',
-        Issue.resolved_at >= _utc(start),
-        Issue.resolved_at < _utc(end + dt.timedelta(days=1)),
+        Issue.resolved_at >= day_start(start),
+        Issue.resolved_at < day_start(end + dt.timedelta(days=1)),
     )
     hours = duration_hours(session, Issue.created_at, Issue.resolved_at)
     resolved, mean = session.execute(_columns(resolved_in_range, func.count(), func.avg(hours))).one()
@@ -271,7 +267,7 @@ def open_over_time(session: Session, actor: Actor, *, start, end, severities=(),
     rows = []
     if start <= last:
         points = _points(start, last)
-        ends = [_utc(day + dt.timedelta(days=1)) for day in points]
+        ends = [day_start(day + dt.timedelta(days=1)) for day in points]
         base = narrowed(session, actor, severities, assignee_ids)
         created = _cumulative(session, base, Issue.created_at, ends)
         gone = case((Issue.resolved_at > Issue.created_at, Issue.resolved_at), else_=Issue.created_at)

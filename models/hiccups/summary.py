@@ -43,7 +43,7 @@ from models.base import Base, utcnow
 from models.hiccups.rules import met_missed
 from models.hiccups.tables import FINAL, Hiccup
 from models.query import duration_hours
-from models.settings import get_settings
+from models.settings import day_start, get_settings, local_day
 
 CUTOFF_KEY = 'hiccups.summary.cutoff'  # '<first day not summed, ISO> <timezone>'
 DAYS_PER_TRANSACTION = 31
@@ -98,21 +98,11 @@ class StaleDay(Base):
     __tablename__ = 'hiccup_stale_days'
 
     day: Mapped[dt.date] = mapped_column(primary_key=True)
-    version: Mapped[int] = mapped_column(Integer, default=1)  # bumped by each change; see `_clear`
+    version: Mapped[int] = mapped_column(Integer, default=1)  # bumped by each change; see `_resum_stale`
 
 
 def pack(values: Iterable[float]) -> bytes:
     return array(HOURS_TYPE, values).tobytes()
-
-
-def local_day(moment: dt.datetime) -> dt.date:
-    aware = moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.UTC)
-    return aware.astimezone(get_settings().tz).date()
-
-
-def utc_start(day: dt.date) -> dt.datetime:
-    """The first moment of a local day, in UTC."""
-    return dt.datetime.combine(day, dt.time(), get_settings().tz).astimezone(dt.UTC)
 
 
 # ---- what readers use ----
@@ -135,7 +125,7 @@ class Summary:
     def live(self, start: dt.date, end: dt.date) -> Any:
         """The condition for the hiccups a read counts itself: not settled, or of a day not summed."""
         days = [
-            and_(Hiccup.occurred_at >= utc_start(a), Hiccup.occurred_at < utc_start(b + dt.timedelta(days=1)))
+            and_(Hiccup.occurred_at >= day_start(a), Hiccup.occurred_at < day_start(b + dt.timedelta(days=1)))
             for a, b in _runs(d for d in _days(start, end) if not self.holds(d))
         ]
         return or_(~SETTLED, *days)
@@ -158,9 +148,9 @@ def current(session: Session, start: dt.date, end: dt.date) -> Summary | None:
         return None
     stale = session.scalars(select(StaleDay.day).where(StaleDay.day.between(start, end)))
     found = Summary(cutoff, frozenset(stale))
-    held = sum(found.holds(d) for d in _days(start, end))
-    runs = len(_runs(d for d in _days(start, end) if found.holds(d)))
-    if 2 * held < (end - start).days + 1 or 2 * runs + 1 > MAX_RUNS:
+    runs = found.summed(start, end)
+    held = sum((last - first).days + 1 for first, last in runs)
+    if 2 * held < (end - start).days + 1 or 2 * len(runs) + 1 > MAX_RUNS:
         return None
     return found
 
@@ -207,7 +197,7 @@ def _forget_noted(session: Session, _previous: Any) -> None:
 def mark_stale(session: Session, days: Iterable[dt.date]) -> None:
     """Mark these days stale, those before today (later ones are never summed yet). Writers that add
     or change hiccups without the ORM (the demo's bulk load) call it with their hiccups' days."""
-    today = dt.datetime.now(get_settings().tz).date()
+    today = local_day(utcnow())
     past = sorted({d for d in days if d < today})
     if past:
         _bump(session, past)
@@ -279,7 +269,7 @@ def summarize(today: dt.date | None = None, *, afresh: bool = False) -> int:
     interrupted run keeps what it did. A day stays one behind so that no transaction still open from
     yesterday can add to a day after it was summed. `afresh`: forget what was summed (after a bulk
     load that bypassed the ORM, and so the flush hook)."""
-    target = (today or dt.datetime.now(get_settings().tz).date()) - dt.timedelta(days=1)
+    target = (today or local_day(utcnow())) - dt.timedelta(days=1)
     with db.session() as s:
         cutoff = None if afresh else _cutoff(s)
         if cutoff is None:
@@ -336,7 +326,7 @@ def _sum_days(s: Session, days: Sequence[dt.date]) -> None:
     columns = (Hiccup.occurred_at, Hiccup.department_id, Hiccup.category_id, response, closure, *flags)
     runs = [
         select(*columns).where(
-            SETTLED, Hiccup.occurred_at >= utc_start(a), Hiccup.occurred_at < utc_start(b + dt.timedelta(days=1))
+            SETTLED, Hiccup.occurred_at >= day_start(a), Hiccup.occurred_at < day_start(b + dt.timedelta(days=1))
         )
         for a, b in _runs(days)
     ]

@@ -17,7 +17,7 @@ from models import changes, db, records
 from models.hiccups import Hiccup, Hiccups
 from models.hiccups import summary as day_summary
 from models.hiccups.summary import HiccupDay, StaleDay
-from models.settings import reload_settings
+from models.settings import local_day, reload_settings
 from reports import hiccup_stats as stats
 from reports.hiccup_stats import CHARTS, Filters
 from tests.conftest import statements
@@ -86,7 +86,7 @@ def stale_days() -> set[dt.date]:
 
 def test_the_summary_gives_every_chart_exactly_as_the_hiccups_do(lab: Lab, settled, monkeypatch):
     with db.session() as s:
-        first = day_summary.local_day(s.scalar(select(func.min(Hiccup.occurred_at))))
+        first = local_day(s.scalar(select(func.min(Hiccup.occurred_at))))
     assert day_summary.summarize(TODAY) == (TODAY - dt.timedelta(days=1) - first).days  # each day up to the 30th
     with db.session() as s:
         assert s.scalar(select(func.sum(HiccupDay.hiccups))) == 8  # h1 to h3 and s1 to s5; h4 to h8 are not settled

@@ -341,7 +341,8 @@ def test_the_dashboard_summary_of_the_demo_year_gives_what_its_hiccups_give(load
     import pandas as pd
 
     from models import changes
-    from models.hiccups.summary import StaleDay, local_day, summarize
+    from models.hiccups.summary import StaleDay, summarize
+    from models.settings import local_day
     from reports import hiccup_stats as stats
 
     with db.session() as s:

@@ -20,6 +20,7 @@ from models.comments import Comment
 from models.engine import REGISTRY
 from models.hiccups import Hiccup, Hiccups, NcAction, NcActions, NonConformance, NonConformances, summary
 from models.issues import Issue, IssueDailyStats, Issues, IssueStats, Tags, issue_tags, record_daily_stats
+from models.settings import local_day
 from tools.demo.drafts import DAYS, in_days
 from tools.demo.issues import DEFAULT_ISSUES, IssueSimulation, build_desk
 from tools.demo.lab import SLA_RULES, Person, build_lab
@@ -64,7 +65,7 @@ def load(
             s.execute(insert(NonConformance.__table__), _rows(sim.ncs))
         if sim.hiccups:
             s.execute(insert(Hiccup.__table__), _rows(sim.hiccups))
-            summary.mark_stale(s, {summary.local_day(h['occurred_at']) for h in sim.hiccups})  # no flush hook here
+            summary.mark_stale(s, {local_day(h['occurred_at']) for h in sim.hiccups})  # no flush hook here
         if sim.actions:
             s.execute(insert(NcAction.__table__), _rows(sim.actions))
         if tracker.issues:
