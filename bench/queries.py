@@ -86,13 +86,15 @@ def summary() -> dict[str, Any]:
 
 
 def dashboard(bench: Bench, repeat: int) -> list[dict[str, Any]]:
-    """Every chart's data and Plotly figure (as the page sends it), for the default 90 days and a year: one
-    after another (`total_ms`), and side by side as the dashboard page loads them (`parallel_ms`)."""
+    """Every chart's data and Plotly figure (as the page sends it), for the default 90 days, a year and
+    three years (the generated data's whole span): one after another (`total_ms`), and side by side as
+    the dashboard page loads them (`parallel_ms`)."""
     out = []
     today = dt.datetime.now(get_settings().tz).date()
     ranges = {
         '90 days': hiccup_stats.Filters.default(today),
         '365 days': hiccup_stats.Filters(today - dt.timedelta(days=364), today),
+        '3 years': hiccup_stats.Filters(today - dt.timedelta(days=3 * 365), today),
     }
     for role, user_id in (('manager', bench.manager_id), ('staff', bench.staff_id)):
         who = actor(user_id)

@@ -27,7 +27,7 @@ from models.settings import day_start, get_settings
 from models.values import coerce
 
 COUNT_CAP = 10_000
-RARE = 0.01  # the share of rows in a workflow's unfinished states SQLite is told to expect (see `_Rare`)
+RARE = 0.01  # the share of rows in a workflow's unfinished states SQLite is told to expect (see `Rare`)
 MAX_PER_PAGE = 200
 
 
@@ -148,10 +148,10 @@ def _filter(rt: type[RecordType], name: str, value: str) -> Any:
     clause = col.in_(coerced) if len(coerced) > 1 else col == coerced[0]
     flow = rt.workflow
     unfinished = flow and flow.final and name == flow.field.key and not set(coerced) & set(flow.final)
-    return _Rare(clause) if unfinished else clause
+    return Rare(clause) if unfinished else clause
 
 
-class _Rare(ColumnElement[bool]):
+class Rare(ColumnElement[bool]):
     """A condition few rows meet. Records end in a workflow's final states, so those in the others
     are few (at a million hiccups, 0.4 % are open). SQLite's statistics give only the average per
     status (a sixth), so a staff member's "open" count took the indexes of their visibility rule
@@ -167,13 +167,13 @@ class _Rare(ColumnElement[bool]):
         self.clause = clause
 
 
-@compiles(_Rare)
-def _rare_default(element: _Rare, compiler: Any, **kw: Any) -> str:
+@compiles(Rare)
+def _rare_default(element: Rare, compiler: Any, **kw: Any) -> str:
     return compiler.process(element.clause, **kw)
 
 
-@compiles(_Rare, 'sqlite')
-def _rare_sqlite(element: _Rare, compiler: Any, **kw: Any) -> str:
+@compiles(Rare, 'sqlite')
+def _rare_sqlite(element: Rare, compiler: Any, **kw: Any) -> str:
     return f'likelihood({compiler.process(element.clause, **kw)}, {RARE})'
 
 

@@ -8,8 +8,10 @@ and category, which every count chart sums (the range is read once for all of th
 the time percentiles at most four ranked durations per department. Nothing here loads hiccup
 rows, so the charts stay fast with a million of them.
 
-For a reader who sees every hiccup, the settled hiccups of past days come from the day summary
-(`models.hiccups.summary`, `_summary`): its sums join the tally of the hiccups it does not hold, and
+The settled hiccups of past days come from the day summary (`models.hiccups.summary`, `_summary`),
+as far as the reader's rule lets its rows through whole (`_seen_whole`: all of them, or their
+department's that are not confidential). Its sums join the tally of the hiccups it does not hold
+(`_live`: the unsettled ones, the days not summed, and those the reader sees only as their raiser), and
 the percentiles are taken over its packed durations plus those of the hiccups it does not hold (a
 few thousand numbers for a year of a million hiccups), so a year costs about what a week does.
 Either way the charts are the same to the last digit (tests/reports/test_hiccup_summary.py).
@@ -39,7 +41,7 @@ from typing import Any, TypeVar
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
-from sqlalchemy import Select, and_, case, func, literal, or_, select
+from sqlalchemy import Select, and_, case, false, func, literal, or_, select, true
 from sqlalchemy.orm import Session
 
 from models import audit, changes, db
@@ -192,17 +194,28 @@ def tally(session: Session, actor: Actor, *, start: dt.date, end: dt.date, depar
     key = ('hiccup tally', *statement_key(session, base), summed)
 
     def read(held: summary.Summary | None) -> pd.DataFrame:
-        return _tally(session, base, start, end, department_ids, held)
+        return _tally(session, actor, base, start, end, department_ids, held)
 
     return changes.shared(session, key, lambda: _steady(session, actor, start, end, summed, read))
 
 
 def _summary(session: Session, actor: Actor, start: dt.date, end: dt.date) -> summary.Summary | None:
-    """The day summary of settled hiccups (`models.hiccups.summary`), for a reader who sees every hiccup;
-    None for others, who count what their rule lets through from the hiccups themselves."""
-    if Hiccups.visible_to(actor) is not None or not can(session, actor, Hiccups, 'view'):
+    """The day summary of settled hiccups (`models.hiccups.summary`) for this range, or None."""
+    if not can(session, actor, Hiccups, 'view'):
         return None
     return summary.current(session, start, end)
+
+
+def _seen_whole(actor: Actor, table: Any) -> Any:
+    """The condition for the rows of `table` (the summary's, or hiccups) whose hiccups `actor` sees
+    whatever their raiser: all for a reader who sees every hiccup; else their department's that are not
+    confidential (`Hiccups.seen_in_department`), none without a department. The summary's rows are
+    taken whole by this; what the rule lets through besides (the hiccups they raised) is counted from
+    the hiccups (`_live`)."""
+    if Hiccups.visible_to(actor) is None:
+        return true()
+    department = Hiccups.seen_in_department(actor, table)
+    return false() if department is None else department
 
 
 def _steady(session: Session, actor: Actor, start, end, summed: summary.Summary | None, read: Callable[..., T]) -> T:
@@ -224,20 +237,43 @@ def _steady(session: Session, actor: Actor, start, end, summed: summary.Summary 
 TALLY_KEYS = ['b', 'department_id', 'category_id']
 
 
-def _tally(session: Session, base: Select, start, end, department_ids, summed: summary.Summary | None) -> pd.DataFrame:
+def _tally(session: Session, actor: Actor, base: Select, start, end, department_ids, summed) -> pd.DataFrame:
     """The tally from the hiccups; with a summary, from the hiccups it does not hold plus its sums."""
-    frame = _tally_rows(session, base if summed is None else base.where(summed.live(start, end)), start, end)
     if summed is None:
-        return frame
-    both = pd.concat([frame, _summed_tally(session, summed, start, end, department_ids)], ignore_index=True)
-    return both.groupby(TALLY_KEYS, as_index=False, sort=True)[TALLY_COUNTS].sum().astype('int64')
+        return _tally_rows(session, base, start, end)
+    lives = _live(session, actor, summed, start, end, department_ids)
+    frames = [_tally_rows(session, live, start, end) for live in lives]
+    frames.append(_summed_tally(session, actor, summed, start, end, department_ids))
+    every = pd.concat(frames, ignore_index=True)
+    return every.groupby(TALLY_KEYS, as_index=False, sort=True)[TALLY_COUNTS].sum().astype('int64')
 
 
-def _summed_tally(session: Session, summed: summary.Summary, start, end, department_ids) -> pd.DataFrame:
+def _live(session: Session, actor: Actor, summed: summary.Summary, start, end, department_ids) -> list[Select]:
+    """The reads of the range's visible hiccups that the summary's part (`_seen_whole`) does not hold,
+    which share no hiccup: those not settled (by their own index); the settled ones of each run of days
+    it has not summed (each by its own range of dates, which is what the index of dates is walked for);
+    and for a reader with a rule, the settled ones of the summed days they see only as their raiser (by
+    the raiser's index)."""
+    reads = [scope(session, actor, start, end, department_ids).where(summary.UNSETTLED)]
+    unsummed = summed.unsummed(start, end)
+    for a, b in unsummed:
+        reads.append(scope(session, actor, a, b, department_ids).where(summary.SETTLED))
+    if Hiccups.visible_to(actor) is not None:
+        days = [
+            and_(Hiccup.occurred_at >= day_start(a), Hiccup.occurred_at < day_start(b + dt.timedelta(days=1)))
+            for a, b in unsummed
+        ]
+        own = [summary.SETTLED, Hiccups.raised_by(actor), ~_seen_whole(actor, Hiccup), *(~day for day in days)]
+        reads.append(scope(session, actor, start, end, department_ids).where(*own))
+    return reads
+
+
+def _summed_tally(session: Session, actor: Actor, summed: summary.Summary, start, end, department_ids) -> pd.DataFrame:
     """The summary's counts of the range, in the tally's shape (settled hiccups are never open or overdue)."""
     spans = buckets(start, end)
     bucket = _bucket_of(HiccupDay.day, [b.first for b in spans], 0, len(spans))
     stmt = select(bucket.label('b'), HiccupDay).where(summed.day_filter(HiccupDay.day, start, end))
+    stmt = stmt.where(_seen_whole(actor, HiccupDay))
     if department_ids:
         stmt = stmt.where(HiccupDay.department_id.in_(department_ids))
     inner = stmt.subquery()
@@ -383,11 +419,14 @@ def _times(session: Session, base: Select) -> tuple[list[tuple[int, int, int]], 
 MEASURES = {'responded': Hiccup.responded_at, 'closed': Hiccup.closed_at}
 
 
-def _summed_times(session: Session, live: Select, summed: summary.Summary, start, end, department_ids):
-    """`_times` from the summary's durations plus those of the `live` hiccups (those it does not hold):
-    every duration of the range is at hand, so the quantiles are exact."""
+def _summed_times(
+    session: Session, actor: Actor, lives: Sequence[Select], summed: summary.Summary, start, end, department_ids
+):
+    """`_times` from the summary's durations plus those of the hiccups it does not hold (`lives`, see
+    `_live`): every duration of the range is at hand, so the quantiles are exact."""
     parts: dict[str, dict[int, list[np.ndarray]]] = {m: {} for m in MEASURES}
-    for found in (_summed_hours(session, summed, start, end, department_ids), _live_hours(session, live)):
+    found_live = (_live_hours(session, live) for live in lives)
+    for found in (_summed_hours(session, actor, summed, start, end, department_ids), *found_live):
         for measure, per in found.items():
             for d, values in per.items():
                 parts[measure].setdefault(d, []).append(values)
@@ -406,11 +445,13 @@ def _quantiles(values: np.ndarray) -> dict[str, float]:
     return {k: _quantile(ranked, n, q) for k, q in QUANTILES.items()}
 
 
-def _summed_hours(session: Session, summed: summary.Summary, start, end, department_ids) -> dict[str, dict]:
+def _summed_hours(
+    session: Session, actor: Actor, summed: summary.Summary, start, end, department_ids
+) -> dict[str, dict]:
     """measure → department → the summary's durations of the range (one array per day)."""
     out: dict[str, dict[int, np.ndarray]] = {m: {} for m in MEASURES}
     stmt = select(HiccupDayHours.department_id, HiccupDayHours.response_hours, HiccupDayHours.closure_hours)
-    stmt = stmt.where(summed.day_filter(HiccupDayHours.day, start, end))
+    stmt = stmt.where(summed.day_filter(HiccupDayHours.day, start, end), _seen_whole(actor, HiccupDayHours))
     if department_ids:
         stmt = stmt.where(HiccupDayHours.department_id.in_(department_ids))
     days: dict[int, list] = {}
@@ -423,7 +464,7 @@ def _summed_hours(session: Session, summed: summary.Summary, start, end, departm
 
 
 def _live_hours(session: Session, live: Select) -> dict[str, dict[int, np.ndarray]]:
-    """measure → department → the durations of the `live` hiccups, computed by the database."""
+    """measure → department → the durations of the hiccups `live` reads, computed by the database."""
     hours = [duration_hours(session, Hiccup.created_at, finish) for finish in MEASURES.values()]
     found: dict[str, dict[int, list[float]]] = {m: {} for m in MEASURES}
     for d, *values in session.execute(_columns(live, Hiccup.department_id, *hours)):
@@ -444,7 +485,8 @@ def response_times(session, actor, *, start, end, department_ids=()) -> pd.DataF
     def read(held: summary.Summary | None) -> tuple[list, dict]:
         if held is None:
             return _times(session, base)
-        return _summed_times(session, base.where(held.live(start, end)), held, start, end, department_ids)
+        lives = _live(session, actor, held, start, end, department_ids)
+        return _summed_times(session, actor, lives, held, start, end, department_ids)
 
     counts, measures = _steady(session, actor, start, end, _summary(session, actor, start, end), read)
     rows = []

@@ -5,11 +5,11 @@ A hiccup is *settled* when it is responded to, closed and in a final state (`SET
 about a settled hiccup changes with time: it is neither open nor overdue, and each of its SLA clocks
 was met or missed for good. So its part of the dashboard can be summed once:
 
-- `HiccupDay`, per local day of occurrence (TIMEZONE), department and category: how many settled
-  hiccups, and their response and closure clocks met and missed;
-- `HiccupDayHours`, per local day and department: every settled hiccup's hours from raised to
-  responded and to closed, as packed float64 arrays (`pack`), from which the dashboard takes exact
-  medians and p90s.
+- `HiccupDay`, per local day of occurrence (TIMEZONE), department, category and confidentiality: how
+  many settled hiccups, and their response and closure clocks met and missed;
+- `HiccupDayHours`, per local day, department and confidentiality: every settled hiccup's hours from
+  raised to responded and to closed, as packed float64 arrays (`pack`), from which the dashboard takes
+  exact medians and p90s.
 
 `summarize` (a Huey task every few minutes) sums the days up to the day before yesterday; app_state
 `CUTOFF_KEY` holds the first day it has not summed. Any change that could alter a past day (a hiccup
@@ -17,10 +17,12 @@ settled before or after it, raised late, edited, moved, stepped or deleted, whos
 before today) marks that day stale in the same transaction: flush hooks on every session note the days
 and mark them at commit (`StaleDay`). Readers count a stale day from the hiccups themselves until
 `summarize` has summed it again. A reader's part from the hiccups is therefore: every hiccup that is
-not settled, and every hiccup of a day that is not summed (`Summary.live`).
+not settled (`UNSETTLED`), and every hiccup of a day that is not summed (`Summary.unsummed`).
 
-Only readers who see every hiccup use the summary (`reports.hiccup_stats`); a department's HOD or
-staff member counts what their visibility rule lets through, from the hiccups, as before.
+Readers take the summary's rows that their visibility rule lets through whole: every row for those who
+see every hiccup, their department's rows that are not confidential for the others
+(`Hiccups.seen_in_department`); the settled hiccups they see only as their raiser are counted from the
+hiccups (`reports.hiccup_stats`).
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from itertools import chain
 from typing import Any
 
-from sqlalchemy import Integer, LargeBinary, and_, case, delete, event, func, literal_column, or_, select
+from sqlalchemy import Integer, LargeBinary, and_, case, delete, event, false, func, literal_column, or_, select
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.dialects.mysql import MEDIUMBLOB
 from sqlalchemy.orm import Mapped, Session, mapped_column
@@ -42,7 +44,7 @@ from models import appstate, db
 from models.base import Base, utcnow
 from models.hiccups.rules import met_missed
 from models.hiccups.tables import FINAL, Hiccup
-from models.query import duration_hours
+from models.query import Rare, duration_hours
 from models.settings import day_start, get_settings, local_day
 
 CUTOFF_KEY = 'hiccups.summary.cutoff'  # '<first day not summed, ISO> <timezone>'
@@ -51,6 +53,7 @@ DAYS_PER_TRANSACTION = 31
 WATCHED = (
     'occurred_at',
     'department_id',
+    'confidential',
     'category_id',
     'status',
     'created_at',
@@ -60,6 +63,9 @@ WATCHED = (
     'closure_due_at',
 )
 SETTLED = and_(Hiccup.closed_at.is_not(None), Hiccup.responded_at.is_not(None), Hiccup.status.in_(FINAL))
+# The same, as the database computes it into `Hiccup.settled`: its index finds the few hiccups not settled
+# (`Rare` tells SQLite, whose statistics know only that the column has two values).
+UNSETTLED = Rare(Hiccup.settled == false())
 # Up to 16 MB on MariaDB (two million durations a day and department); BLOB's 64 kB would be 8,000.
 HOURS_BLOB = LargeBinary().with_variant(MEDIUMBLOB(), 'mysql', 'mariadb')
 HOURS_TYPE = 'd'  # durations are packed as native float64 (array typecode; numpy reads them as 'd' too)
@@ -76,6 +82,7 @@ class HiccupDay(Base):
     day: Mapped[dt.date] = mapped_column(primary_key=True)
     department_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     category_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    confidential: Mapped[bool] = mapped_column(primary_key=True, autoincrement=False)
     hiccups: Mapped[int] = mapped_column(Integer)
     response_met: Mapped[int] = mapped_column(Integer)
     response_missed: Mapped[int] = mapped_column(Integer)
@@ -88,6 +95,7 @@ class HiccupDayHours(Base):
 
     day: Mapped[dt.date] = mapped_column(primary_key=True)
     department_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    confidential: Mapped[bool] = mapped_column(primary_key=True, autoincrement=False)
     response_hours: Mapped[bytes] = mapped_column(HOURS_BLOB)
     closure_hours: Mapped[bytes] = mapped_column(HOURS_BLOB)
 
@@ -122,13 +130,10 @@ class Summary:
         """The runs of days from `start` to `end` (inclusive) that the summary holds, as (first, last)."""
         return _runs(d for d in _days(start, end) if self.holds(d))
 
-    def live(self, start: dt.date, end: dt.date) -> Any:
-        """The condition for the hiccups a read counts itself: not settled, or of a day not summed."""
-        days = [
-            and_(Hiccup.occurred_at >= day_start(a), Hiccup.occurred_at < day_start(b + dt.timedelta(days=1)))
-            for a, b in _runs(d for d in _days(start, end) if not self.holds(d))
-        ]
-        return or_(~SETTLED, *days)
+    def unsummed(self, start: dt.date, end: dt.date) -> list[tuple[dt.date, dt.date]]:
+        """The runs of days from `start` to `end` (inclusive) that it does not hold: a read counts their
+        settled hiccups from the hiccups, and the unsettled hiccups of every day (`UNSETTLED`)."""
+        return _runs(d for d in _days(start, end) if not self.holds(d))
 
     def day_filter(self, column: Any, start: dt.date, end: dt.date) -> Any:
         """The condition for the summary rows (by their `column` of days) a read takes."""
@@ -323,7 +328,8 @@ def _sum_days(s: Session, days: Sequence[dt.date]) -> None:
     closure = duration_hours(s, Hiccup.created_at, Hiccup.closed_at)
     clocks = (Hiccup.responded_at, Hiccup.response_due_at), (Hiccup.closed_at, Hiccup.closure_due_at)
     flags = [case((flag, 1), else_=0) for done, due in clocks for flag in met_missed(done, due, utcnow())]
-    columns = (Hiccup.occurred_at, Hiccup.department_id, Hiccup.category_id, response, closure, *flags)
+    columns = (Hiccup.occurred_at, Hiccup.department_id, Hiccup.category_id, Hiccup.confidential)
+    columns += (response, closure, *flags)
     runs = [
         select(*columns).where(
             SETTLED, Hiccup.occurred_at >= day_start(a), Hiccup.occurred_at < day_start(b + dt.timedelta(days=1))
@@ -332,21 +338,21 @@ def _sum_days(s: Session, days: Sequence[dt.date]) -> None:
     ]
     counts: dict[tuple, list[int]] = {}
     hours: dict[tuple, tuple[list[float], list[float]]] = {}
-    for occurred, dept, cat, r_hours, c_hours, *met_or_missed in chain.from_iterable(map(s.execute, runs)):
+    for occurred, dept, cat, secret, r_hours, c_hours, *met_or_missed in chain.from_iterable(map(s.execute, runs)):
         day = local_day(occurred)
-        row = counts.setdefault((day, dept, cat), [0] * len(COUNTS))
+        row = counts.setdefault((day, dept, cat, secret), [0] * len(COUNTS))
         for i, n in enumerate((1, *met_or_missed)):
             row[i] += int(n)
-        times = hours.setdefault((day, dept), ([], []))
+        times = hours.setdefault((day, dept, secret), ([], []))
         times[0].append(float(r_hours))
         times[1].append(float(c_hours))
     s.add_all(
-        HiccupDay(day=k[0], department_id=k[1], category_id=k[2], **dict(zip(COUNTS, v, strict=True)))
-        for k, v in counts.items()
+        HiccupDay(day=d, department_id=dept, category_id=cat, confidential=secret, **dict(zip(COUNTS, v, strict=True)))
+        for (d, dept, cat, secret), v in counts.items()
     )
     s.add_all(
-        HiccupDayHours(day=k[0], department_id=k[1], response_hours=pack(r), closure_hours=pack(c))
-        for k, (r, c) in hours.items()
+        HiccupDayHours(day=d, department_id=dept, confidential=secret, response_hours=pack(r), closure_hours=pack(c))
+        for (d, dept, secret), (r, c) in hours.items()
     )
 
 

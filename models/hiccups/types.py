@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from sqlalchemy import (
     and_,
@@ -130,11 +131,28 @@ class Hiccups(RecordType, model=Hiccup):
 
     @classmethod
     def visible_to(cls, actor: Actor):
+        """Managers and admins see every hiccup; anyone else those they raised (`raised_by`) and the
+        hiccups of their department that are not confidential (`seen_in_department`). The dashboard's
+        day summary counts by department and confidentiality, and takes these two parts as they are here
+        (reports.hiccup_stats)."""
         if actor.has('management', 'admin'):
             return None
-        mine = Hiccup.raised_by_id == actor.id
-        department = and_(Hiccup.department_id == actor.department_id, Hiccup.confidential.is_(False))
-        return or_(mine, department) if actor.department_id is not None else mine
+        department = cls.seen_in_department(actor, Hiccup)
+        mine = cls.raised_by(actor)
+        return mine if department is None else or_(mine, department)
+
+    @classmethod
+    def raised_by(cls, actor: Actor):
+        return Hiccup.raised_by_id == actor.id
+
+    @classmethod
+    def seen_in_department(cls, actor: Actor, table: Any = Hiccup):
+        """The condition, on `table` (hiccups, or the summary's rows of them, which have the same
+        department_id and confidential columns), for the hiccups `actor` sees as a member of their
+        department; None if they have none."""
+        if actor.department_id is None:
+            return None
+        return and_(table.department_id == actor.department_id, table.confidential.is_(False))
 
     @classmethod
     def defaults(cls, actor: Actor) -> dict:

@@ -9,12 +9,15 @@ page's own). The rows themselves must be the same whatever the plan.
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from sqlalchemy import text
 
 from models import db, query, records
-from models.hiccups import Hiccups
+from models.hiccups import Hiccup, Hiccups, summary
 from models.query import ListParams
+from reports import hiccup_stats
 from tests.hiccups.conftest import Lab, hiccup_data
 
 #: ``sqlite_stat1`` of the hiccups table, from `python -m bench.generate --hiccups 1000000`.
@@ -33,6 +36,7 @@ MILLION = {
     'ix_hiccups_category_id': '1000000 125000',
     'ix_hiccups_severity': '1000000 250000',
     'ix_hiccups_occurred_at': '1000000 1',
+    'ix_hiccups_unsettled': '1000000 500000 1',
 }
 
 
@@ -104,3 +108,22 @@ def test_pages_and_counts_are_the_same_rows_with_the_million_plans(million: Lab)
     assert open_ones == (4, False)
     assert [h.title for h in newest] == ['Late courier', 'Analyser down', 'Barcode']
     assert analysers == (1, False)
+
+
+def test_the_dashboard_reads_what_its_summary_does_not_hold_by_index(million: Lab):
+    """Over three years, with a day summary: the unsettled hiccups by their own index (not the range's
+    million), the days not summed by the range's covering index, and a staff member's own settled
+    hiccups by the raiser's index."""
+    start, end = dt.date(2023, 12, 1), dt.date(2026, 11, 30)
+    held = summary.Summary(cutoff=dt.date(2026, 11, 29), stale=frozenset({dt.date(2025, 3, 3)}))
+    for who in (million.manager, million.staff):
+        with db.session() as s:
+            reads = hiccup_stats._live(s, who, held, start, end, ())
+        plans = [_plan(hiccup_stats._columns(r, Hiccup.department_id, Hiccup.closed_at)) for r in reads]
+        assert 'USING INDEX ix_hiccups_unsettled (settled=? AND occurred_at>? AND occurred_at<?)' in plans[0], plans
+        for plan in plans[1:3]:  # 3 March 2025, and the last days
+            assert 'occurred_at>? AND occurred_at<?)' in plan and 'SCAN' not in plan, plans
+        if who == million.staff:
+            assert len(plans) == 4 and 'USING INDEX ix_hiccups_raised_by_id (raised_by_id=?)' in plans[3], plans
+        else:
+            assert len(plans) == 3
