@@ -36,7 +36,7 @@ MILLION = {
     'ix_hiccups_category_id': '1000000 125000',
     'ix_hiccups_severity': '1000000 250000',
     'ix_hiccups_occurred_at': '1000000 1',
-    'ix_hiccups_unsettled': '1000000 500000 1',
+    'ix_hiccups_unsettled': '14601 14601 1 1 1 1 1 1 1 1 1 1 1',
 }
 
 
