@@ -50,7 +50,7 @@ from models.base import utcnow
 from models.engine import RecordType
 from models.hiccups import Hiccup, Hiccups, summary
 from models.hiccups.rules import met_missed
-from models.hiccups.summary import HiccupDay, HiccupDayHours
+from models.hiccups.summary import HiccupDay, HiccupDayHours, HiccupMonth
 from models.lookups import Category, Department
 from models.permissions import can, require, visible_query
 from models.query import ListParams, duration_hours, statement_key
@@ -127,7 +127,7 @@ def buckets(start: dt.date, end: dt.date) -> list[Bucket]:
             nxt = day - dt.timedelta(days=day.weekday()) + dt.timedelta(days=7)
             label = f'{day:%d %b %Y}' if years else f'{day:%d %b}'
         else:
-            nxt = dt.date(day.year + day.month // 12, day.month % 12 + 1, 1)
+            nxt = summary.next_month(day)
             label = f'{day:%b %Y}'
         last = min(nxt - dt.timedelta(days=1), end)
         out.append(Bucket(day, last, label))
@@ -269,19 +269,30 @@ def _live(session: Session, actor: Actor, summed: summary.Summary, start, end, d
 
 
 def _summed_tally(session: Session, actor: Actor, summed: summary.Summary, start, end, department_ids) -> pd.DataFrame:
-    """The summary's counts of the range, in the tally's shape (settled hiccups are never open or overdue)."""
+    """The summary's counts of the range, in the tally's shape (settled hiccups are never open or overdue).
+    With monthly buckets, each month it holds whole is one bucket, read from its month's rows; the
+    other days from their own rows."""
     spans = buckets(start, end)
+    months = summed.months(start, end) if (end - start).days >= WEEKLY_UP_TO_DAYS else []
     bucket = _bucket_of(HiccupDay.day, [b.first for b in spans], 0, len(spans))
-    stmt = select(bucket.label('b'), HiccupDay).where(summed.day_filter(HiccupDay.day, start, end))
-    stmt = stmt.where(_seen_whole(actor, HiccupDay))
-    if department_ids:
-        stmt = stmt.where(HiccupDay.department_id.in_(department_ids))
-    inner = stmt.subquery()
+    stmt = select(bucket.label('b'), HiccupDay).where(summed.day_filter(HiccupDay.day, start, end, months))
+    inner = _summed_rows(stmt, HiccupDay, actor, department_ids).subquery()
     groups = [inner.c[k] for k in TALLY_KEYS]
-    sums = [func.sum(inner.c[name]) for name in summary.COUNTS]
-    rows = session.execute(select(*groups, *sums).group_by(*groups)).all()
+    rows = session.execute(select(*groups, *(func.sum(inner.c[n]) for n in summary.COUNTS)).group_by(*groups)).all()
+    if months:
+        index = {b.first: i for i, b in enumerate(spans)}  # a month held whole is a bucket from its first day
+        keys = (HiccupMonth.month, HiccupMonth.department_id, HiccupMonth.category_id)
+        stmt = select(*keys, *(func.sum(getattr(HiccupMonth, n)) for n in summary.COUNTS))
+        stmt = _summed_rows(stmt.where(HiccupMonth.month.in_(months)), HiccupMonth, actor, department_ids)
+        rows += [(index[month], *rest) for month, *rest in session.execute(stmt.group_by(*keys))]
     frame = pd.DataFrame([tuple(map(int, r)) for r in rows], columns=[*TALLY_KEYS, *summary.COUNTS], dtype='int64')
     return frame.assign(open=0, overdue=0)[[*TALLY_KEYS, *TALLY_COUNTS]]
+
+
+def _summed_rows(stmt: Select, table: Any, actor: Actor, department_ids) -> Select:
+    """`stmt` limited to the rows of the summary's `table` that the reader takes (`_seen_whole`)."""
+    stmt = stmt.where(_seen_whole(actor, table))
+    return stmt.where(table.department_id.in_(department_ids)) if department_ids else stmt
 
 
 def _tally_rows(session: Session, base: Select, start: dt.date, end: dt.date) -> pd.DataFrame:
@@ -450,10 +461,9 @@ def _summed_hours(
 ) -> dict[str, dict]:
     """measure → department → the summary's durations of the range (one array per day)."""
     out: dict[str, dict[int, np.ndarray]] = {m: {} for m in MEASURES}
-    stmt = select(HiccupDayHours.department_id, HiccupDayHours.response_hours, HiccupDayHours.closure_hours)
-    stmt = stmt.where(summed.day_filter(HiccupDayHours.day, start, end), _seen_whole(actor, HiccupDayHours))
-    if department_ids:
-        stmt = stmt.where(HiccupDayHours.department_id.in_(department_ids))
+    table = HiccupDayHours
+    stmt = select(table.department_id, table.response_hours, table.closure_hours)
+    stmt = _summed_rows(stmt.where(summed.day_filter(table.day, start, end)), table, actor, department_ids)
     days: dict[int, list] = {}
     for d, *packed in session.execute(stmt):
         days.setdefault(d, []).append(packed)

@@ -8,8 +8,9 @@ hiccups; at a million hiccups over three years they are 14,000, which without th
 by walking the whole range's index (bench/README.md, session 14).
 
 The day summary's rows gain confidentiality in their key, so that readers who see their department's
-hiccups but not its confidential ones can use it. Its tables are made again empty, and the summing
-task starts afresh (the cutoff is removed).
+hiccups but not its confidential ones can use it, and its counts are summed per month too
+(`hiccup_months`), for the monthly buckets of long ranges. Its tables are made again empty, and the
+summing task starts afresh (the cutoff is removed).
 
 Revision ID: 0011
 Revises: 0010
@@ -83,6 +84,18 @@ def _summary_tables(*, confidential: bool) -> None:
         *(sa.Column(name, sa.Integer(), nullable=False) for name in COUNTS),
         sa.PrimaryKeyConstraint('day', 'department_id', 'category_id', *keys, name=op.f('pk_hiccup_days')),
     )
+    if confidential:
+        op.create_table(
+            'hiccup_months',
+            sa.Column('month', sa.Date(), nullable=False),
+            sa.Column('department_id', sa.Integer(), autoincrement=False, nullable=False),
+            sa.Column('category_id', sa.Integer(), autoincrement=False, nullable=False),
+            *secret(),
+            *(sa.Column(name, sa.Integer(), nullable=False) for name in COUNTS),
+            sa.PrimaryKeyConstraint('month', 'department_id', 'category_id', *keys, name=op.f('pk_hiccup_months')),
+        )
+    else:
+        op.drop_table('hiccup_months')
     op.create_table(
         'hiccup_day_hours',
         sa.Column('day', sa.Date(), nullable=False),

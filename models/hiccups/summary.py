@@ -34,7 +34,21 @@ from collections.abc import Iterable, Iterator, Sequence
 from itertools import chain
 from typing import Any
 
-from sqlalchemy import Integer, LargeBinary, and_, case, delete, event, false, func, literal_column, or_, select
+from sqlalchemy import (
+    Integer,
+    LargeBinary,
+    and_,
+    case,
+    delete,
+    event,
+    false,
+    func,
+    literal,
+    literal_column,
+    or_,
+    select,
+)
+from sqlalchemy import insert as sa_insert
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.dialects.mysql import MEDIUMBLOB
 from sqlalchemy.orm import Mapped, Session, mapped_column
@@ -90,6 +104,23 @@ class HiccupDay(Base):
     closure_missed: Mapped[int] = mapped_column(Integer)
 
 
+class HiccupMonth(Base):
+    """`HiccupDay`'s rows summed per calendar month (`month`, its first day), made again whenever one of its
+    days is summed. A reader takes a month's row only while it holds every day of that month."""
+
+    __tablename__ = 'hiccup_months'
+
+    month: Mapped[dt.date] = mapped_column(primary_key=True)
+    department_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    category_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    confidential: Mapped[bool] = mapped_column(primary_key=True, autoincrement=False)
+    hiccups: Mapped[int] = mapped_column(Integer)
+    response_met: Mapped[int] = mapped_column(Integer)
+    response_missed: Mapped[int] = mapped_column(Integer)
+    closure_met: Mapped[int] = mapped_column(Integer)
+    closure_missed: Mapped[int] = mapped_column(Integer)
+
+
 class HiccupDayHours(Base):
     __tablename__ = 'hiccup_day_hours'
 
@@ -126,18 +157,36 @@ class Summary:
     def holds(self, day: dt.date) -> bool:
         return day < self.cutoff and day not in self.stale
 
-    def summed(self, start: dt.date, end: dt.date) -> list[tuple[dt.date, dt.date]]:
-        """The runs of days from `start` to `end` (inclusive) that the summary holds, as (first, last)."""
-        return _runs(d for d in _days(start, end) if self.holds(d))
+    def summed(self, start: dt.date, end: dt.date, but: Sequence[dt.date] = ()) -> list[tuple[dt.date, dt.date]]:
+        """The runs of days from `start` to `end` (inclusive) that the summary holds, as (first, last),
+        leaving out the days of the months `but` (by their first day)."""
+        skip = set(but)
+        return _runs(d for d in _days(start, end) if self.holds(d) and d.replace(day=1) not in skip)
+
+    def months(self, start: dt.date, end: dt.date) -> list[dt.date]:
+        """The calendar months (by their first day) within `start`..`end` that it holds every day of."""
+        out = []
+        first = start if start.day == 1 else next_month(start)
+        while (last := next_month(first) - dt.timedelta(days=1)) <= end:
+            if all(self.holds(d) for d in _days(first, last)):
+                out.append(first)
+            first = last + dt.timedelta(days=1)
+        return out
 
     def unsummed(self, start: dt.date, end: dt.date) -> list[tuple[dt.date, dt.date]]:
         """The runs of days from `start` to `end` (inclusive) that it does not hold: a read counts their
         settled hiccups from the hiccups, and the unsettled hiccups of every day (`UNSETTLED`)."""
         return _runs(d for d in _days(start, end) if not self.holds(d))
 
-    def day_filter(self, column: Any, start: dt.date, end: dt.date) -> Any:
-        """The condition for the summary rows (by their `column` of days) a read takes."""
-        return or_(*(column.between(a, b) for a, b in self.summed(start, end)))
+    def day_filter(self, column: Any, start: dt.date, end: dt.date, but: Sequence[dt.date] = ()) -> Any:
+        """The condition for the summary rows (by their `column` of days) a read takes, but for those of
+        the months `but`."""
+        return or_(false(), *(column.between(a, b) for a, b in self.summed(start, end, but)))
+
+
+def next_month(day: dt.date) -> dt.date:
+    """The first day of the month after `day`'s."""
+    return dt.date(day.year + day.month // 12, day.month % 12 + 1, 1)
 
 
 def _days(start: dt.date, end: dt.date) -> Iterator[dt.date]:
@@ -293,7 +342,7 @@ def summarize(today: dt.date | None = None, *, afresh: bool = False) -> int:
 
 def _restart(s: Session) -> None:
     """Never summed, or summed in another timezone: start again from nothing."""
-    for table in (HiccupDay, HiccupDayHours, StaleDay):
+    for table in (HiccupDay, HiccupMonth, HiccupDayHours, StaleDay):
         s.execute(delete(table))
     s.execute(delete(appstate.AppState).where(appstate.AppState.key == CUTOFF_KEY))
 
@@ -354,6 +403,19 @@ def _sum_days(s: Session, days: Sequence[dt.date]) -> None:
         HiccupDayHours(day=d, department_id=dept, confidential=secret, response_hours=pack(r), closure_hours=pack(c))
         for (d, dept, secret), (r, c) in hours.items()
     )
+    s.flush()
+    _sum_months(s, {day.replace(day=1) for day in days})
+
+
+def _sum_months(s: Session, months: set[dt.date]) -> None:
+    """Make the `HiccupMonth` rows of `months` again from their days' rows."""
+    s.execute(delete(HiccupMonth).where(HiccupMonth.month.in_(months)))
+    keys = (HiccupDay.department_id, HiccupDay.category_id, HiccupDay.confidential)
+    for month in sorted(months):
+        days = HiccupDay.day.between(month, next_month(month) - dt.timedelta(days=1))
+        sums = select(literal(month, HiccupMonth.month.type), *keys, *(func.sum(getattr(HiccupDay, c)) for c in COUNTS))
+        names = ['month', 'department_id', 'category_id', 'confidential', *COUNTS]
+        s.execute(sa_insert(HiccupMonth).from_select(names, sums.where(days).group_by(*keys)))
 
 
 def _runs(days: Iterable[dt.date]) -> list[tuple[dt.date, dt.date]]:

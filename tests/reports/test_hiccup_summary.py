@@ -100,8 +100,26 @@ def test_the_summary_gives_every_chart_exactly_as_the_hiccups_do(lab: Lab, settl
     with statements() as sent:
         got = charts(lab.manager, RANGES['Q1'])
     assert any('hiccup_days' in q for q in sent) and any('hiccup_day_hours' in q for q in sent)
+    assert not any('hiccup_months' in q for q in sent)  # weekly buckets
     assert got['headline']['hiccups'].tolist() == [10, 3, 1]  # total, open, overdue (h4 and h5 are in Q1)
+    with statements() as sent:
+        charts(lab.manager, RANGES['a year'])
+    assert any('hiccup_months' in q for q in sent)  # monthly buckets: twelve months held whole
     assert_same(lab.manager, monkeypatch)
+
+
+def test_a_month_is_read_whole_only_while_every_day_of_it_is_held():
+    held = day_summary.Summary(cutoff=D(2026, 5, 20), stale=frozenset({D(2026, 2, 10)}))
+    # January and March are held whole; February has a stale day; May is cut by the cutoff and the range
+    assert held.months(D(2025, 12, 15), D(2026, 5, 31)) == [D(2026, 1, 1), D(2026, 3, 1), D(2026, 4, 1)]
+    assert held.months(D(2026, 1, 2), D(2026, 3, 30)) == []  # neither month is wholly in the range
+    # the days read from the day rows, the months aside (and the stale day, and what the cutoff leaves out)
+    assert held.summed(D(2025, 12, 15), D(2026, 5, 31), but=[D(2026, 1, 1), D(2026, 3, 1), D(2026, 4, 1)]) == [
+        (D(2025, 12, 15), D(2025, 12, 31)),
+        (D(2026, 2, 1), D(2026, 2, 9)),
+        (D(2026, 2, 11), D(2026, 2, 28)),
+        (D(2026, 5, 1), D(2026, 5, 19)),
+    ]
 
 
 def test_a_change_to_a_summed_day_counts_at_once_and_is_summed_again(lab: Lab, settled, monkeypatch):
