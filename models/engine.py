@@ -290,6 +290,7 @@ def _column_field(cls: type[RecordType], col: Any) -> Field:
         max_length=max_length,
         help=col.info.get('help', ''),
         markdown=bool(col.info.get('markdown')) and kind == 'text',
+        computed=col.computed is not None,  # the database computes it: read-only
         **extra,
     )
 

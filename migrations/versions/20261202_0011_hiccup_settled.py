@@ -64,7 +64,8 @@ def downgrade() -> None:
 
 
 def _summary_tables(*, confidential: bool) -> None:
-    """The summary's two tables made again, empty, with or without confidentiality in their key."""
+    """The summary's tables made again, empty, with or without confidentiality in their key (and the
+    month rows, which came with it)."""
     op.drop_table('hiccup_days')
     op.drop_table('hiccup_day_hours')
     op.execute(sa.table('hiccup_stale_days').delete())
@@ -75,25 +76,9 @@ def _summary_tables(*, confidential: bool) -> None:
     def secret() -> list[sa.Column]:
         return [sa.Column('confidential', sa.Boolean(), autoincrement=False, nullable=False)] if confidential else []
 
-    op.create_table(
-        'hiccup_days',
-        sa.Column('day', sa.Date(), nullable=False),
-        sa.Column('department_id', sa.Integer(), autoincrement=False, nullable=False),
-        sa.Column('category_id', sa.Integer(), autoincrement=False, nullable=False),
-        *secret(),
-        *(sa.Column(name, sa.Integer(), nullable=False) for name in COUNTS),
-        sa.PrimaryKeyConstraint('day', 'department_id', 'category_id', *keys, name=op.f('pk_hiccup_days')),
-    )
+    _counts_table('hiccup_days', 'day', secret(), keys)
     if confidential:
-        op.create_table(
-            'hiccup_months',
-            sa.Column('month', sa.Date(), nullable=False),
-            sa.Column('department_id', sa.Integer(), autoincrement=False, nullable=False),
-            sa.Column('category_id', sa.Integer(), autoincrement=False, nullable=False),
-            *secret(),
-            *(sa.Column(name, sa.Integer(), nullable=False) for name in COUNTS),
-            sa.PrimaryKeyConstraint('month', 'department_id', 'category_id', *keys, name=op.f('pk_hiccup_months')),
-        )
+        _counts_table('hiccup_months', 'month', secret(), keys)
     else:
         op.drop_table('hiccup_months')
     op.create_table(
@@ -104,4 +89,16 @@ def _summary_tables(*, confidential: bool) -> None:
         sa.Column('response_hours', BLOB, nullable=False),
         sa.Column('closure_hours', BLOB, nullable=False),
         sa.PrimaryKeyConstraint('day', 'department_id', *keys, name=op.f('pk_hiccup_day_hours')),
+    )
+
+
+def _counts_table(name: str, period: str, secret: list[sa.Column], keys: list[str]) -> None:
+    op.create_table(
+        name,
+        sa.Column(period, sa.Date(), nullable=False),
+        sa.Column('department_id', sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column('category_id', sa.Integer(), autoincrement=False, nullable=False),
+        *secret,
+        *(sa.Column(count, sa.Integer(), nullable=False) for count in COUNTS),
+        sa.PrimaryKeyConstraint(period, 'department_id', 'category_id', *keys, name=op.f(f'pk_{name}')),
     )

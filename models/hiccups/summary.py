@@ -90,35 +90,33 @@ MAX_RUNS = 100  # runs of summed and unsummed days a read may combine; more (man
 COUNTS = ('hiccups', 'response_met', 'response_missed', 'closure_met', 'closure_missed')
 
 
-class HiccupDay(Base):
+class _Counts:
+    """The settled hiccups of a department, category and confidentiality in a period (`HiccupDay`,
+    `HiccupMonth`): how many, and their SLA clocks met and missed. The period's own key comes first."""
+
+    department_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False, sort_order=1)
+    category_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False, sort_order=2)
+    confidential: Mapped[bool] = mapped_column(primary_key=True, autoincrement=False, sort_order=3)
+    hiccups: Mapped[int] = mapped_column(Integer, sort_order=4)
+    response_met: Mapped[int] = mapped_column(Integer, sort_order=5)
+    response_missed: Mapped[int] = mapped_column(Integer, sort_order=6)
+    closure_met: Mapped[int] = mapped_column(Integer, sort_order=7)
+    closure_missed: Mapped[int] = mapped_column(Integer, sort_order=8)
+
+
+class HiccupDay(_Counts, Base):
     __tablename__ = 'hiccup_days'
 
-    day: Mapped[dt.date] = mapped_column(primary_key=True)
-    department_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
-    category_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
-    confidential: Mapped[bool] = mapped_column(primary_key=True, autoincrement=False)
-    hiccups: Mapped[int] = mapped_column(Integer)
-    response_met: Mapped[int] = mapped_column(Integer)
-    response_missed: Mapped[int] = mapped_column(Integer)
-    closure_met: Mapped[int] = mapped_column(Integer)
-    closure_missed: Mapped[int] = mapped_column(Integer)
+    day: Mapped[dt.date] = mapped_column(primary_key=True, sort_order=0)
 
 
-class HiccupMonth(Base):
+class HiccupMonth(_Counts, Base):
     """`HiccupDay`'s rows summed per calendar month (`month`, its first day), made again whenever one of its
     days is summed. A reader takes a month's row only while it holds every day of that month."""
 
     __tablename__ = 'hiccup_months'
 
-    month: Mapped[dt.date] = mapped_column(primary_key=True)
-    department_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
-    category_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
-    confidential: Mapped[bool] = mapped_column(primary_key=True, autoincrement=False)
-    hiccups: Mapped[int] = mapped_column(Integer)
-    response_met: Mapped[int] = mapped_column(Integer)
-    response_missed: Mapped[int] = mapped_column(Integer)
-    closure_met: Mapped[int] = mapped_column(Integer)
-    closure_missed: Mapped[int] = mapped_column(Integer)
+    month: Mapped[dt.date] = mapped_column(primary_key=True, sort_order=0)
 
 
 class HiccupDayHours(Base):

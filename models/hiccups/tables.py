@@ -190,7 +190,11 @@ class Hiccup(IdMixin, TimestampMixin, VersionMixin, Base):
         ForeignKey('non_conformances.id'), index=True, info={'label': 'Non-conformance'}
     )
     # Computed by the database on every read (virtual), never written: `SETTLED_SQL`.
-    settled: Mapped[bool] = mapped_column(Boolean, Computed(SETTLED_SQL), info={'label': 'Settled'})
+    settled: Mapped[bool] = mapped_column(
+        Boolean,
+        Computed(SETTLED_SQL),
+        info={'label': 'Settled', 'help': 'Responded to, closed and in a final state: nothing about it changes now.'},
+    )
 
     @hybrid_property
     def overdue(self) -> bool:

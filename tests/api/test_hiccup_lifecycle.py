@@ -116,6 +116,7 @@ async def raise_it(p: People, lab: Lab) -> dict:
     assert at(hiccup['closure_due_at']) - created == dt.timedelta(hours=72)
     assert hiccup['overdue'] is False
     assert hiccup['follow_up_result'] is None and hiccup['closed_at'] is None
+    assert hiccup['settled'] is False  # computed by the database: not answered, not closed
     return hiccup
 
 
@@ -201,6 +202,7 @@ async def review_and_close_late(p: People, hid: int, created: dt.datetime, monke
     body = closed.json()
     assert body['status'] == 'closed'
     assert body['overdue'] is False  # closed is final
+    assert body['settled'] is True  # answered, closed, final: as the database computes it after the step
     closed_at = at(body['closed_at'])
     assert at(body['follow_up_due_at']) - closed_at == dt.timedelta(days=7)  # the default follow-up setting
     assert await overdue_ids(p.manager) == []
@@ -217,7 +219,7 @@ async def not_satisfied_then_closed_again_and_satisfied(p: People, hid: int) -> 
     body = reopened.json()
     assert (body['status'], body['follow_up_result']) == ('under_review', 'not_satisfied')
     assert body['follow_up_comment'] == 'It stopped again on Friday'
-    assert body['closed_at'] is None
+    assert body['closed_at'] is None and body['settled'] is False
     assert body['overdue'] is True  # reopened after its closure due time: late again
     assert await overdue_ids(p.manager) == [hid]
     not_now = assert_error(await p.staff.post(f'/{hid}/transitions/confirm', {}), 403)  # not while it is open
