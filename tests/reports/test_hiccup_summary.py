@@ -110,7 +110,7 @@ def test_the_summary_gives_every_chart_exactly_as_the_hiccups_do(lab: Lab, settl
 
 def test_a_month_is_read_whole_only_while_every_day_of_it_is_held():
     held = day_summary.Summary(cutoff=D(2026, 5, 20), stale=frozenset({D(2026, 2, 10)}))
-    # January and March are held whole; February has a stale day; May is cut by the cutoff and the range
+    # January, March and April are held whole; February has a stale day; May is cut by the cutoff
     assert held.months(D(2025, 12, 15), D(2026, 5, 31)) == [D(2026, 1, 1), D(2026, 3, 1), D(2026, 4, 1)]
     assert held.months(D(2026, 1, 2), D(2026, 3, 30)) == []  # neither month is wholly in the range
     # the days read from the day rows, the months aside (and the stale day, and what the cutoff leaves out)
