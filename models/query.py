@@ -12,7 +12,7 @@ import datetime as dt
 from typing import Any
 from urllib.parse import urlencode
 
-from sqlalchemy import Select, String, cast, func, literal_column, or_, select
+from sqlalchemy import Select, String, and_, cast, func, literal_column, or_, select, true
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.expression import ColumnElement
@@ -101,11 +101,8 @@ def build(session: Session, actor: Actor, rt: type[RecordType], p: ListParams, *
     if p.q.strip():
         stmt = stmt.where(search_clause(rt, p.q, session if sort else None))
     if rt.date_field and (p.date_from or p.date_to):
-        col = getattr(model, rt.date_field)
-        if p.date_from:
-            stmt = stmt.where(col >= day_start(dt.date.fromisoformat(p.date_from)))
-        if p.date_to:
-            stmt = stmt.where(col < day_start(dt.date.fromisoformat(p.date_to) + dt.timedelta(days=1)))
+        first, last = (dt.date.fromisoformat(d) if d else None for d in (p.date_from, p.date_to))
+        stmt = stmt.where(within_days(getattr(model, rt.date_field), first, last))
     if p.mine and (rt.owner_field or rt.assignee_field):
         mine = [getattr(model, f) == actor.id for f in (rt.owner_field, rt.assignee_field) if f]
         stmt = stmt.where(or_(*mine))
@@ -242,6 +239,17 @@ def count(
     inner = build(session, actor, rt, p, sort=False).with_only_columns(rt.model.id).limit(cap + 1).subquery()
     n = session.scalar(select(func.count()).select_from(inner)) or 0
     return (cap, True) if n > cap else (n, False)
+
+
+def within_days(col: Any, first: dt.date | None, last: dt.date | None) -> Any:
+    """`col` (a moment, stored in UTC) falls on the local days (TIMEZONE) `first` to `last`, both
+    included; a missing bound leaves that side open."""
+    bounds = []
+    if first is not None:
+        bounds.append(col >= day_start(first))
+    if last is not None:
+        bounds.append(col < day_start(last + dt.timedelta(days=1)))
+    return and_(true(), *bounds)
 
 
 def _date_text(value: Any) -> str:

@@ -53,7 +53,7 @@ from models.hiccups.rules import met_missed
 from models.hiccups.summary import HiccupDay, HiccupDayHours, HiccupMonth
 from models.lookups import Category, Department
 from models.permissions import can, require, visible_query
-from models.query import ListParams, duration_hours, statement_key
+from models.query import ListParams, duration_hours, statement_key, within_days
 from models.settings import day_start, get_settings
 from reports import xlsx
 
@@ -156,9 +156,7 @@ def _date(value: Any) -> dt.date | None:
 
 def scope(session: Session, actor: Actor, start: dt.date, end: dt.date, department_ids: Sequence[int]) -> Select:
     """The visible hiccups that occurred in the range (and departments): the root of every chart query."""
-    stmt = visible_query(session, actor, Hiccups).where(
-        Hiccup.occurred_at >= day_start(start), Hiccup.occurred_at < day_start(end + dt.timedelta(days=1))
-    )
+    stmt = visible_query(session, actor, Hiccups).where(within_days(Hiccup.occurred_at, start, end))
     return stmt.where(Hiccup.department_id.in_(department_ids)) if department_ids else stmt
 
 
@@ -264,11 +262,8 @@ def _live(session: Session, actor: Actor, summed: summary.Summary, start, end, d
     for a, b in unsummed:
         reads.append(scope(session, actor, a, b, department_ids).where(summary.SETTLED))
     if Hiccups.visible_to(actor) is not None:
-        days = [
-            and_(Hiccup.occurred_at >= day_start(a), Hiccup.occurred_at < day_start(b + dt.timedelta(days=1)))
-            for a, b in unsummed
-        ]
-        own = [summary.SETTLED, Hiccups.raised_by(actor), ~_seen_whole(actor, Hiccup), *(~day for day in days)]
+        days = [~within_days(Hiccup.occurred_at, a, b) for a, b in unsummed]
+        own = [summary.SETTLED, Hiccups.raised_by(actor), ~_seen_whole(actor, Hiccup), *days]
         reads.append(scope(session, actor, start, end, department_ids).where(*own))
     return reads
 

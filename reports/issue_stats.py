@@ -34,7 +34,7 @@ from sqlalchemy.orm import Session
 from models.accounts import Actor
 from models.issues import UNRESOLVED, Issue, IssueDailyStats, Issues, IssueSeverity, IssueStats
 from models.permissions import can, visible_query
-from models.query import ListParams, duration_hours
+from models.query import ListParams, duration_hours, within_days
 from models.settings import day_start, get_settings
 from reports import hiccup_stats as common
 from reports.hiccup_stats import Chart, _bucket_of, _cols, _columns, _layout
@@ -138,9 +138,7 @@ def narrowed(session: Session, actor: Actor, severities: Sequence[str] = (), ass
 
 def scope(session: Session, actor: Actor, start: dt.date, end: dt.date, severities=(), assignee_ids=()) -> Select:
     """The visible issues created in the range (of the severities and assignees): the root of the counts."""
-    return narrowed(session, actor, severities, assignee_ids).where(
-        Issue.created_at >= day_start(start), Issue.created_at < day_start(end + dt.timedelta(days=1))
-    )
+    return narrowed(session, actor, severities, assignee_ids).where(within_days(Issue.created_at, start, end))
 
 
 def _sum(condition: Any) -> Any:
@@ -176,9 +174,7 @@ def headline(session: Session, actor: Actor, *, start, end, severities=(), assig
         )
     ).one()
     resolved_in_range = narrowed(session, actor, severities, assignee_ids).where(
-        Issue.status == 'done',
-        Issue.resolved_at >= day_start(start),
-        Issue.resolved_at < day_start(end + dt.timedelta(days=1)),
+        Issue.status == 'done', within_days(Issue.resolved_at, start, end)
     )
     hours = duration_hours(session, Issue.created_at, Issue.resolved_at)
     resolved, mean = session.execute(_columns(resolved_in_range, func.count(), func.avg(hours))).one()

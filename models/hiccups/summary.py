@@ -58,8 +58,8 @@ from models import appstate, db
 from models.base import Base, utcnow
 from models.hiccups.rules import met_missed
 from models.hiccups.tables import FINAL, Hiccup
-from models.query import Rare, duration_hours
-from models.settings import day_start, get_settings, local_day
+from models.query import Rare, duration_hours, within_days
+from models.settings import get_settings, local_day
 
 CUTOFF_KEY = 'hiccups.summary.cutoff'  # '<first day not summed, ISO> <timezone>'
 DAYS_PER_TRANSACTION = 31
@@ -377,12 +377,7 @@ def _sum_days(s: Session, days: Sequence[dt.date]) -> None:
     flags = [case((flag, 1), else_=0) for done, due in clocks for flag in met_missed(done, due, utcnow())]
     columns = (Hiccup.occurred_at, Hiccup.department_id, Hiccup.category_id, Hiccup.confidential)
     columns += (response, closure, *flags)
-    runs = [
-        select(*columns).where(
-            SETTLED, Hiccup.occurred_at >= day_start(a), Hiccup.occurred_at < day_start(b + dt.timedelta(days=1))
-        )
-        for a, b in _runs(days)
-    ]
+    runs = [select(*columns).where(SETTLED, within_days(Hiccup.occurred_at, a, b)) for a, b in _runs(days)]
     counts: dict[tuple, list[int]] = {}
     hours: dict[tuple, tuple[list[float], list[float]]] = {}
     for occurred, dept, cat, secret, r_hours, c_hours, *met_or_missed in chain.from_iterable(map(s.execute, runs)):
