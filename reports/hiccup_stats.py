@@ -12,8 +12,9 @@ The settled hiccups of past days come from the day summary (`models.hiccups.summ
 as far as the reader's rule lets its rows through whole (`_seen_whole`: all of them, or their
 department's that are not confidential). Its sums join the tally of the hiccups it does not hold
 (`_live`: the unsettled ones, the days not summed, and those the reader sees only as their raiser), and
-the percentiles are taken over its packed durations plus those of the hiccups it does not hold (a
-few thousand numbers for a year of a million hiccups), so a year costs about what a week does.
+the percentiles are taken over its durations plus those of the hiccups it does not hold: of the months
+it holds whole, only the durations of the bins of hours that a percentile falls in are read (`_Ranks`),
+so three years cost about what a few weeks do.
 Either way the charts are the same to the last digit (tests/reports/test_hiccup_summary.py).
 
 Each chart is one data function ``(session, actor, *, start, end, department_ids) -> DataFrame``
@@ -50,7 +51,7 @@ from models.base import utcnow
 from models.engine import RecordType
 from models.hiccups import Hiccup, Hiccups, summary
 from models.hiccups.rules import met_missed
-from models.hiccups.summary import HiccupDay, HiccupDayHours, HiccupMonth
+from models.hiccups.summary import HiccupDay, HiccupDayHours, HiccupMonth, HiccupMonthBin, HiccupMonthHours
 from models.lookups import Category, Department
 from models.permissions import can, require, visible_query
 from models.query import ListParams, duration_hours, statement_key, within_days
@@ -273,7 +274,7 @@ def _summed_tally(session: Session, actor: Actor, summed: summary.Summary, start
     With monthly buckets, each month it holds whole is one bucket, read from its month's rows; the
     other days from their own rows."""
     spans = buckets(start, end)
-    months = summed.months(start, end) if (end - start).days >= WEEKLY_UP_TO_DAYS else []
+    months = _whole_months(summed, start, end)
     bucket = _bucket_of(HiccupDay.day, [b.first for b in spans], 0, len(spans))
     stmt = select(bucket.label('b'), HiccupDay).where(summed.day_filter(HiccupDay.day, start, end, months))
     inner = _summed_rows(stmt, HiccupDay, actor, department_ids).subquery()
@@ -428,44 +429,116 @@ def _times(session: Session, base: Select) -> tuple[list[tuple[int, int, int]], 
 
 
 MEASURES = {'responded': Hiccup.responded_at, 'closed': Hiccup.closed_at}
+BINNED_AS = dict(zip(MEASURES, summary.MEASURES, strict=True))  # the summary's name of each measure
+EDGES = np.array(summary.HOUR_EDGES)
 
 
 def _summed_times(
     session: Session, actor: Actor, lives: Sequence[Select], summed: summary.Summary, start, end, department_ids
 ):
-    """`_times` from the summary's durations plus those of the hiccups it does not hold (`lives`, see
-    `_live`): every duration of the range is at hand, so the quantiles are exact."""
+    """`_times` from the summary plus the hiccups it does not hold (`lives`, see `_live`). The durations
+    of its whole months are counted per bin of hours, and only the bins a quantile falls in are read
+    (`_Ranks`); those of its other days and of the hiccups are read whole (`loose`). Every duration of the
+    range is counted, so the quantiles are exact."""
+    months = _whole_months(summed, start, end)
     parts: dict[str, dict[int, list[np.ndarray]]] = {m: {} for m in MEASURES}
     found_live = (_live_hours(session, live) for live in lives)
-    for found in (_summed_hours(session, actor, summed, start, end, department_ids), *found_live):
+    for found in (_summed_hours(session, actor, summed, start, end, department_ids, months), *found_live):
         for measure, per in found.items():
             for d, values in per.items():
                 parts[measure].setdefault(d, []).append(values)
-    durations = {m: {d: np.concatenate(arrays) for d, arrays in per.items()} for m, per in parts.items()}
-    departments = sorted(set(durations['responded']) | set(durations['closed']))
-    counts = [(d, *(len(durations[m].get(d, ())) for m in MEASURES)) for d in departments]
-    measures = {m: {d: _quantiles(v) for d, v in per.items() if len(v)} for m, per in durations.items()}
+    loose = {m: {d: np.concatenate(arrays) for d, arrays in per.items()} for m, per in parts.items()}
+    binned = _month_counts(session, actor, months, department_ids)
+    ranks = {
+        (m, d): _Ranks(binned[m].get(d), loose[m].get(d, np.empty(0)))
+        for m in MEASURES
+        for d in set(binned[m]) | set(loose[m])
+    }
+    wanted = {(m, d, b) for (m, d), r in ranks.items() for b in r.bins()}
+    fetched = _month_bin_hours(session, actor, months, department_ids, wanted)
+    measures: dict[str, dict[int, dict]] = {m: {} for m in MEASURES}
+    for (m, d), r in ranks.items():
+        if r.n:
+            measures[m][d] = r.quantiles({b: fetched.get((m, d, b), []) for b in r.bins()})
+    departments = sorted({d for _, d in ranks})
+    counts = [(d, *(ranks[m, d].n if (m, d) in ranks else 0 for m in MEASURES)) for d in departments]
     return counts, measures
 
 
-def _quantiles(values: np.ndarray) -> dict[str, float]:
-    """The `QUANTILES` of `values` by the very arithmetic of the ranked path (`_quantile`)."""
-    n, ranks = len(values), sorted(_ranks(len(values)))
-    ordered = np.partition(values, [r - 1 for r in ranks])
-    ranked = {r: float(ordered[r - 1]) for r in ranks}
-    return {k: _quantile(ranked, n, q) for k, q in QUANTILES.items()}
+class _Ranks:
+    """The `QUANTILES` of one department's durations of one measure, found by bins of hours: `held`, how
+    many of the summary's months' durations are in each bin (or None), and `loose`, the other durations.
+    Which bin the ranks `_ranks` names fall in comes from the counts alone (`bins`); `quantiles` then
+    needs only those bins' durations of the months."""
+
+    def __init__(self, held: np.ndarray | None, loose: np.ndarray) -> None:
+        self.loose, self.loose_bins = loose, np.searchsorted(EDGES, loose, side='right')
+        counts = np.bincount(self.loose_bins, minlength=summary.HOUR_BINS)
+        running = np.cumsum(counts if held is None else counts + held)
+        self.n = int(running[-1])
+        self.at: dict[int, tuple[int, int]] = {}  # rank → (its bin, its rank among the bin's durations)
+        for rank in _ranks(self.n):
+            b = int(np.searchsorted(running, rank))  # the first bin whose running count reaches the rank
+            self.at[rank] = (b, rank - (int(running[b - 1]) if b else 0))
+
+    def bins(self) -> set[int]:
+        return {b for b, _ in self.at.values()}
+
+    def quantiles(self, held: Mapping[int, Sequence[np.ndarray]]) -> dict[str, float]:
+        """The quantiles, given the months' durations (`held`) of each bin in `bins`."""
+        ranked = {}
+        for rank, (b, k) in self.at.items():
+            pool = np.concatenate([*held[b], self.loose[self.loose_bins == b]])
+            ranked[rank] = float(np.partition(pool, k - 1)[k - 1])
+        return {name: _quantile(ranked, self.n, q) for name, q in QUANTILES.items()}
+
+
+def _whole_months(summed: summary.Summary, start: dt.date, end: dt.date) -> list[dt.date]:
+    """The months a read takes from the summary's month rows: those it holds whole, for ranges of
+    monthly buckets (for fewer days, the day rows are read)."""
+    return summed.months(start, end) if (end - start).days >= WEEKLY_UP_TO_DAYS else []
+
+
+def _month_counts(session: Session, actor: Actor, months, department_ids) -> dict[str, dict[int, np.ndarray]]:
+    """measure → department → how many of the `months`' durations are in each bin of hours."""
+    out: dict[str, dict[int, np.ndarray]] = {m: {} for m in MEASURES}
+    if not months:
+        return out
+    table = HiccupMonthHours
+    stmt = select(table.department_id, table.response_bins, table.closure_bins).where(table.month.in_(months))
+    for d, *packed in session.execute(_summed_rows(stmt, table, actor, department_ids)):
+        for measure, raw in zip(MEASURES, packed, strict=True):
+            counts = np.frombuffer(raw, dtype=summary.BIN_COUNT_TYPE).astype(np.int64)
+            out[measure][d] = out[measure][d] + counts if d in out[measure] else counts
+    return out
+
+
+def _month_bin_hours(session: Session, actor: Actor, months, department_ids, wanted) -> dict[tuple, list[np.ndarray]]:
+    """(measure, department, bin) → the `months`' durations in that bin, for the `wanted` ones."""
+    if not months or not wanted:
+        return {}
+    table, named = HiccupMonthBin, {v: k for k, v in BINNED_AS.items()}
+    which = [
+        and_(table.measure == BINNED_AS[m], table.department_id == d, table.bin == b) for m, d, b in sorted(wanted)
+    ]
+    stmt = select(table.measure, table.department_id, table.bin, table.hours)
+    stmt = _summed_rows(stmt.where(or_(*which), table.month.in_(months)), table, actor, department_ids)
+    out: dict[tuple, list[np.ndarray]] = {}
+    for measure, d, b, raw in session.execute(stmt):
+        out.setdefault((named[measure], d, b), []).append(np.frombuffer(raw, dtype=summary.HOURS_TYPE))
+    return out
 
 
 def _summed_hours(
-    session: Session, actor: Actor, summed: summary.Summary, start, end, department_ids
+    session: Session, actor: Actor, summed: summary.Summary, start, end, department_ids, months=()
 ) -> dict[str, dict]:
-    """measure → department → the summary's durations of the range (one array per day)."""
+    """measure → department → the summary's durations of the range but the `months` (one array per day)."""
     out: dict[str, dict[int, np.ndarray]] = {m: {} for m in MEASURES}
     table = HiccupDayHours
     stmt = select(table.department_id, table.response_hours, table.closure_hours)
-    stmt = _summed_rows(stmt.where(summed.day_filter(table.day, start, end)), table, actor, department_ids)
+    stmt = stmt.where(summed.day_filter(table.day, start, end, months))
     days: dict[int, list] = {}
-    for d, *packed in session.execute(stmt):
+    for d, *packed in session.execute(_summed_rows(stmt, table, actor, department_ids)):
         days.setdefault(d, []).append(packed)
     for d, rows in days.items():
         for measure, column in zip(MEASURES, zip(*rows, strict=True), strict=True):

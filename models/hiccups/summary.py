@@ -9,7 +9,10 @@ was met or missed for good. So its part of the dashboard can be summed once:
   many settled hiccups, and their response and closure clocks met and missed;
 - `HiccupDayHours`, per local day, department and confidentiality: every settled hiccup's hours from
   raised to responded and to closed, as packed float64 arrays (`pack`), from which the dashboard takes
-  exact medians and p90s.
+  exact medians and p90s;
+- per calendar month, the same rows summed: `HiccupMonth` (the counts), `HiccupMonthHours` (how many
+  durations fall in each bin of hours, `HOUR_BINS`) and `HiccupMonthBin` (the durations of each bin).
+  A median over whole months then needs the durations of the one bin it falls in, not all of them.
 
 `summarize` (a Huey task every few minutes) sums the days up to the day before yesterday; app_state
 `CUTOFF_KEY` holds the first day it has not summed. Any change that could alter a past day (a hiccup
@@ -30,6 +33,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from array import array
+from bisect import bisect_right
 from collections.abc import Iterable, Iterator, Sequence
 from itertools import chain
 from typing import Any
@@ -37,6 +41,7 @@ from typing import Any
 from sqlalchemy import (
     Integer,
     LargeBinary,
+    String,
     and_,
     case,
     delete,
@@ -88,6 +93,14 @@ NOTED = 'hiccups.summary.noted'  # session.info: the days this transaction's flu
 UNKNOWN = object()
 MAX_RUNS = 100  # runs of summed and unsummed days a read may combine; more (many stale days) reads the hiccups
 COUNTS = ('hiccups', 'response_met', 'response_missed', 'closure_met', 'closure_missed')
+MEASURES = ('response', 'closure')  # the durations kept: hours from raised to responded, to closed
+# The bins of hours a month's durations are kept by (`HiccupMonthBin`): eight per doubling, from about a
+# minute to 15 years, each edge an exact float. Bin b holds the hours h with EDGES[b-1] <= h < EDGES[b]
+# (`bin_of`); bin 0 what is below a minute (zero too), the last what is above 15 years. Changing them
+# needs the month rows made again (a migration that empties the summary).
+HOUR_EDGES = tuple(2.0**e * (1 + j / 8) for e in range(-6, 17) for j in range(8))
+HOUR_BINS = len(HOUR_EDGES) + 1
+BIN_COUNT_TYPE = 'I'  # bin counts are packed as native uint32 (numpy 'I' reads them the same)
 
 
 class _Counts:
@@ -129,6 +142,35 @@ class HiccupDayHours(Base):
     closure_hours: Mapped[bytes] = mapped_column(HOURS_BLOB)
 
 
+class HiccupMonthHours(Base):
+    """A month's `HiccupDayHours` counted per bin of hours (`HOUR_BINS` packed uint32 counts): which bin a
+    rank falls in, without reading the durations."""
+
+    __tablename__ = 'hiccup_month_hours'
+
+    month: Mapped[dt.date] = mapped_column(primary_key=True)
+    department_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    confidential: Mapped[bool] = mapped_column(primary_key=True, autoincrement=False)
+    response_bins: Mapped[bytes] = mapped_column(LargeBinary)
+    closure_bins: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class HiccupMonthBin(Base):
+    """A month's durations of one measure (`MEASURES`) in one bin of hours (`bin_of`), packed as
+    `HiccupDayHours`'. Keyed by what a read asks for (department, measure, bin), then the months. No index
+    by month: SQLite would take it for a read's list of months and read every bin of them; making a
+    month's rows again (`_sum_months`) reads the table instead."""
+
+    __tablename__ = 'hiccup_month_bins'
+
+    department_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    measure: Mapped[str] = mapped_column(String(8), primary_key=True)
+    bin: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    month: Mapped[dt.date] = mapped_column(primary_key=True)
+    confidential: Mapped[bool] = mapped_column(primary_key=True, autoincrement=False)
+    hours: Mapped[bytes] = mapped_column(HOURS_BLOB)
+
+
 class StaleDay(Base):
     """A summed day that a change may have made wrong: counted from the hiccups until summed again."""
 
@@ -140,6 +182,12 @@ class StaleDay(Base):
 
 def pack(values: Iterable[float]) -> bytes:
     return array(HOURS_TYPE, values).tobytes()
+
+
+def bin_of(hours: float) -> int:
+    """The bin of hours (`HOUR_EDGES`) a duration is kept in; numpy's `searchsorted(HOUR_EDGES, hours,
+    side='right')` gives the same."""
+    return bisect_right(HOUR_EDGES, hours)
 
 
 # ---- what readers use ----
@@ -340,7 +388,7 @@ def summarize(today: dt.date | None = None, *, afresh: bool = False) -> int:
 
 def _restart(s: Session) -> None:
     """Never summed, or summed in another timezone: start again from nothing."""
-    for table in (HiccupDay, HiccupMonth, HiccupDayHours, StaleDay):
+    for table in (HiccupDay, HiccupMonth, HiccupDayHours, HiccupMonthHours, HiccupMonthBin, StaleDay):
         s.execute(delete(table))
     s.execute(delete(appstate.AppState).where(appstate.AppState.key == CUTOFF_KEY))
 
@@ -401,14 +449,41 @@ def _sum_days(s: Session, days: Sequence[dt.date]) -> None:
 
 
 def _sum_months(s: Session, months: set[dt.date]) -> None:
-    """Make the `HiccupMonth` rows of `months` again from their days' rows."""
-    s.execute(delete(HiccupMonth).where(HiccupMonth.month.in_(months)))
+    """Make the month rows of `months` again from their days' rows."""
+    for table in (HiccupMonth, HiccupMonthHours, HiccupMonthBin):
+        s.execute(delete(table).where(table.month.in_(months)))
     keys = (HiccupDay.department_id, HiccupDay.category_id, HiccupDay.confidential)
     for month in sorted(months):
         days = HiccupDay.day.between(month, next_month(month) - dt.timedelta(days=1))
         sums = select(literal(month, HiccupMonth.month.type), *keys, *(func.sum(getattr(HiccupDay, c)) for c in COUNTS))
         names = ['month', 'department_id', 'category_id', 'confidential', *COUNTS]
         s.execute(sa_insert(HiccupMonth).from_select(names, sums.where(days).group_by(*keys)))
+        _bin_month(s, month)
+
+
+def _bin_month(s: Session, month: dt.date) -> None:
+    """The month's `HiccupMonthHours` and `HiccupMonthBin` rows, from its days' durations."""
+    days = HiccupDayHours.day.between(month, next_month(month) - dt.timedelta(days=1))
+    keys = (HiccupDayHours.department_id, HiccupDayHours.confidential)
+    stmt = select(*keys, HiccupDayHours.response_hours, HiccupDayHours.closure_hours).where(days)
+    binned: dict[tuple, dict[str, dict[int, array]]] = {}
+    for dept, secret, *packed in s.execute(stmt):
+        per = binned.setdefault((dept, secret), {m: {} for m in MEASURES})
+        for measure, raw in zip(MEASURES, packed, strict=True):
+            for hours in array(HOURS_TYPE, raw):
+                per[measure].setdefault(bin_of(hours), array(HOURS_TYPE)).append(hours)
+    rows, totals = [], []
+    for (dept, secret), per in binned.items():
+        key = {'department_id': dept, 'month': month, 'confidential': secret}
+        counts = {m: array(BIN_COUNT_TYPE, [0] * HOUR_BINS) for m in MEASURES}
+        for measure, bins in per.items():
+            for b, values in bins.items():
+                counts[measure][b] = len(values)
+                rows.append(key | {'measure': measure, 'bin': b, 'hours': values.tobytes()})
+        totals.append(key | {f'{m}_bins': counts[m].tobytes() for m in MEASURES})
+    for table, values in ((HiccupMonthBin, rows), (HiccupMonthHours, totals)):
+        if values:
+            s.execute(sa_insert(table), values)
 
 
 def _runs(days: Iterable[dt.date]) -> list[tuple[dt.date, dt.date]]:

@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from models import changes, db, records
 from models.hiccups import Hiccup, Hiccups
 from models.hiccups import summary as day_summary
-from models.hiccups.summary import HiccupDay, StaleDay
+from models.hiccups.summary import HiccupDay, HiccupDayHours, HiccupMonthBin, HiccupMonthHours, StaleDay
 from models.settings import local_day, reload_settings
 from reports import hiccup_stats as stats
 from reports.hiccup_stats import CHARTS, Filters
@@ -254,13 +254,56 @@ def test_a_read_that_a_change_overtakes_is_made_again(lab: Lab, settled, monkeyp
     assert changed and total == 10 and opened in (3, 4)  # before or after the change, never both
 
 
-def test_the_quantiles_of_the_summed_durations_are_those_of_the_ranked_path():
+def test_the_quantiles_found_by_bins_are_those_of_the_ranked_path():
+    """Durations split between months' bins and loose ones, on and around the bins' edges, below a minute
+    and beyond the last edge, repeats included: the same quantiles as ranking them all."""
     rng = random.Random(3)
+    edges = day_summary.HOUR_EDGES
     for n in (1, 2, 3, 10, 11, 99, 1000):
-        values = [rng.randrange(0, 3000) * 0.05 for _ in range(n)]  # 3-minute steps, repeats included
+        values = [rng.choice([rng.randrange(0, 3000) * 0.05, rng.choice(edges), -1.0, 0.0, 1e6]) for _ in range(n)]
         ranked = dict(enumerate(sorted(values), start=1))
         expected = {k: stats._quantile(ranked, n, q) for k, q in stats.QUANTILES.items()}
-        assert stats._quantiles(np.array(values)) == expected
+        held, loose = values[: n // 2], np.array(values[n // 2 :])
+        counts = np.zeros(day_summary.HOUR_BINS, dtype=np.int64)
+        by_bin: dict[int, list[np.ndarray]] = {}
+        for v in held:
+            counts[day_summary.bin_of(v)] += 1
+            by_bin.setdefault(day_summary.bin_of(v), []).append(np.array([v]))
+        found = stats._Ranks(counts if held else None, loose)
+        assert found.n == n
+        assert found.quantiles({b: by_bin.get(b, []) for b in found.bins()}) == expected
+
+
+def test_each_months_durations_are_kept_by_their_bin_of_hours(lab: Lab, settled):
+    """The month rows hold each duration of their days once, in its bin, and count each bin right."""
+    with db.session() as s:  # more durations in January, spread over many bins, some on their edges
+        for i, hours in enumerate([0.0, 0.25, 0.3, 1.0, 1.1, 2.5, 3.0, 17.0, 48.0, 200.0, 20000.0, 1e6]):
+            add_settled(s, lab, lab.staff, f'b{i}', lab.haem, f'2026-01-{10 + i}T09:00', 'closed', hours, hours, 1, 1)
+    day_summary.summarize(TODAY)
+    with db.session() as s:
+        days = s.execute(select(HiccupDayHours)).scalars().all()
+        totals = s.execute(select(HiccupMonthHours)).scalars().all()
+        bins = s.execute(select(HiccupMonthBin)).scalars().all()
+    for measure in day_summary.MEASURES:
+        expected: dict[tuple, list[float]] = {}
+        for row in days:
+            key = (row.day.replace(day=1), row.department_id, row.confidential)
+            expected.setdefault(key, []).extend(np.frombuffer(getattr(row, f'{measure}_hours')).tolist())
+        kept: dict[tuple, list[float]] = {}
+        for row in (r for r in bins if r.measure == measure):
+            values = np.frombuffer(row.hours).tolist()
+            assert {day_summary.bin_of(v) for v in values} == {row.bin}
+            kept.setdefault((row.month, row.department_id, row.confidential), []).extend(values)
+        assert {k: sorted(v) for k, v in kept.items()} == {k: sorted(v) for k, v in expected.items()}
+        for row in totals:
+            counts = np.frombuffer(getattr(row, f'{measure}_bins'), dtype=day_summary.BIN_COUNT_TYPE)
+            key = (row.month, row.department_id, row.confidential)
+            assert (
+                counts.tolist()
+                == np.bincount([day_summary.bin_of(v) for v in expected[key]], minlength=day_summary.HOUR_BINS).tolist()
+            )
+        assert len(totals) == len(expected)
+    assert len({r.bin for r in bins if r.month == D(2026, 1, 1)}) >= 10
 
 
 def test_a_range_mostly_unsummed_or_cut_into_many_runs_reads_the_hiccups(lab: Lab, settled):
