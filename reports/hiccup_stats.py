@@ -225,17 +225,27 @@ def _seen_whole(actor: Actor, table: Any) -> Any:
 def _steady(session: Session, actor: Actor, start, end, summed: summary.Summary | None, read: Callable[..., T]) -> T:
     """`read(summed)`, made again if the summary changed while it read. A read is several statements,
     and on SQLite each sees the database as it is then: a summing run, or a change that marks a day
-    stale, in between would have a hiccup counted twice or not at all. After three changed reads (or
+    stale, in between would have a hiccup counted twice or not at all. A read that finds the summary's
+    rows disagreeing with each other (`Overtaken`) is made again too. After three changed reads (or
     with no summary) the hiccups alone are read."""
     for _ in range(3):
         if summed is None:
             break
-        result = read(summed)
+        try:
+            result = read(summed)
+        except Overtaken:
+            summed = _summary(session, actor, start, end)
+            continue
         now = _summary(session, actor, start, end)
         if now == summed:
             return result
         summed = now
     return read(None)
+
+
+class Overtaken(Exception):
+    """A read of the summary found a month's bins of durations other than its counts said: the month was
+    summed again between the two statements (`_Ranks.quantiles`)."""
 
 
 TALLY_KEYS = ['b', 'department_id', 'category_id']
@@ -476,6 +486,7 @@ class _Ranks:
         counts = np.bincount(self.loose_bins, minlength=summary.HOUR_BINS)
         running = np.cumsum(counts if held is None else counts + held)
         self.n = int(running[-1])
+        self.held = held
         self.at: dict[int, tuple[int, int]] = {}  # rank → (its bin, its rank among the bin's durations)
         for rank in _ranks(self.n):
             b = int(np.searchsorted(running, rank))  # the first bin whose running count reaches the rank
@@ -488,6 +499,8 @@ class _Ranks:
         """The quantiles, given the months' durations (`held`) of each bin in `bins`."""
         ranked = {}
         for rank, (b, k) in self.at.items():
+            if sum(map(len, held[b])) != (0 if self.held is None else self.held[b]):
+                raise Overtaken
             pool = np.concatenate([*held[b], self.loose[self.loose_bins == b]])
             ranked[rank] = float(np.partition(pool, k - 1)[k - 1])
         return {name: _quantile(ranked, self.n, q) for name, q in QUANTILES.items()}
