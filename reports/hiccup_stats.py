@@ -488,7 +488,7 @@ class _Ranks:
         self.n = int(running[-1])
         self.held = held
         self.at: dict[int, tuple[int, int]] = {}  # rank → (its bin, its rank among the bin's durations)
-        for rank in _ranks(self.n):
+        for rank in _ranks(self.n) if self.n else ():
             b = int(np.searchsorted(running, rank))  # the first bin whose running count reaches the rank
             self.at[rank] = (b, rank - (int(running[b - 1]) if b else 0))
 

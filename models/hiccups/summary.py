@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import time
 from array import array
 from bisect import bisect_right
 from collections.abc import Iterable, Iterator, Sequence
@@ -66,7 +67,7 @@ from models.hiccups.tables import FINAL, Hiccup
 from models.query import Rare, duration_hours, within_days
 from models.settings import get_settings, local_day
 
-CUTOFF_KEY = 'hiccups.summary.cutoff'  # '<first day not summed, ISO> <timezone>'
+CUTOFF_KEY = 'hiccups.summary.cutoff'  # '<first day not summed, ISO> <timezone> <generation>'
 DAYS_PER_TRANSACTION = 31
 # What a settled hiccup's part of the dashboard depends on: a change to any of these marks its day stale.
 WATCHED = (
@@ -95,8 +96,8 @@ MAX_RUNS = 100  # runs of summed and unsummed days a read may combine; more (man
 COUNTS = ('hiccups', 'response_met', 'response_missed', 'closure_met', 'closure_missed')
 MEASURES = ('response', 'closure')  # the durations kept: hours from raised to responded, to closed
 # The bins of hours a month's durations are kept by (`HiccupMonthBin`): eight per doubling, from about a
-# minute to 15 years, each edge an exact float. Bin b holds the hours h with EDGES[b-1] <= h < EDGES[b]
-# (`bin_of`); bin 0 what is below a minute (zero too), the last what is above 15 years. Changing them
+# minute to 14 years, each edge an exact float. Bin b holds the hours h with EDGES[b-1] <= h < EDGES[b]
+# (`bin_of`); bin 0 what is below a minute (zero too), the last what is above 14 years. Changing them
 # needs the month rows made again (a migration that empties the summary).
 HOUR_EDGES = tuple(2.0**e * (1 + j / 8) for e in range(-6, 17) for j in range(8))
 HOUR_BINS = len(HOUR_EDGES) + 1
@@ -195,10 +196,14 @@ def bin_of(hours: float) -> int:
 
 @dataclasses.dataclass(frozen=True)
 class Summary:
-    """Which days a read may take from the summary: those before `cutoff` that are not `stale`."""
+    """Which days a read may take from the summary: those before `cutoff` that are not `stale`. `generation`
+    is new with each summing transaction: a read that sees it change (`reports.hiccup_stats._steady`) knows the
+    summary changed under it, even where the cutoff and the stale days are as they were (a day marked
+    and summed again in between)."""
 
     cutoff: dt.date
     stale: frozenset[dt.date]
+    generation: int = 0
 
     def holds(self, day: dt.date) -> bool:
         return day < self.cutoff and day not in self.stale
@@ -243,11 +248,11 @@ def current(session: Session, start: dt.date, end: dt.date) -> Summary | None:
     """The summary as `session` sees it, for a read of `start`..`end`; None when reading the hiccups alone
     is as good: it holds less than half of those days (never summed, summed in another timezone, a
     first run not done yet, a recent range), or they are cut into more runs than `MAX_RUNS`."""
-    cutoff = _cutoff(session)
-    if cutoff is None or cutoff <= start:
+    state = _state(session)
+    if state is None or state[0] <= start:
         return None
     stale = session.scalars(select(StaleDay.day).where(StaleDay.day.between(start, end)))
-    found = Summary(cutoff, frozenset(stale))
+    found = Summary(state[0], frozenset(stale), state[1])
     runs = found.summed(start, end)
     held = sum((last - first).days + 1 for first, last in runs)
     if 2 * held < (end - start).days + 1 or 2 * len(runs) + 1 > MAX_RUNS:
@@ -255,12 +260,22 @@ def current(session: Session, start: dt.date, end: dt.date) -> Summary | None:
     return found
 
 
-def _cutoff(session: Session) -> dt.date | None:
+def _state(session: Session) -> tuple[dt.date, int] | None:
+    """The cutoff and the generation, or None: never summed, or summed in another timezone."""
     row = appstate.get(session, CUTOFF_KEY)
     if row is None:
         return None
-    day, _, zone = row.value.partition(' ')
-    return dt.date.fromisoformat(day) if zone == get_settings().timezone else None
+    day, zone, generation = [*row.value.split(' '), '0'][:3]
+    return (dt.date.fromisoformat(day), int(generation)) if zone == get_settings().timezone else None
+
+
+def _advance(s: Session, cutoff: dt.date | None = None) -> None:
+    """Record a summing transaction: the new `cutoff` (or the same), and a new generation (the clock's
+    nanoseconds: new after a restart too)."""
+    state = _state(s)
+    day = cutoff or (state[0] if state else None)
+    if day is not None:
+        appstate.put(s, CUTOFF_KEY, f'{day.isoformat()} {get_settings().timezone} {time.time_ns()}')
 
 
 # ---- keeping it true: the flush hook ----
@@ -371,17 +386,17 @@ def summarize(today: dt.date | None = None, *, afresh: bool = False) -> int:
     load that bypassed the ORM, and so the flush hook)."""
     target = (today or local_day(utcnow())) - dt.timedelta(days=1)
     with db.session() as s:
-        cutoff = None if afresh else _cutoff(s)
-        if cutoff is None:
+        state = None if afresh else _state(s)
+        if state is None:
             _restart(s)
-        first = cutoff or _first_day(s) or target
+        first = state[0] if state else _first_day(s) or target
     done = 0
     while first < target:
         last = min(first + dt.timedelta(days=DAYS_PER_TRANSACTION), target)
         with db.session() as s:
             days = list(_days(first, last - dt.timedelta(days=1)))
             _sum_days(s, days)
-            appstate.put(s, CUTOFF_KEY, f'{last.isoformat()} {get_settings().timezone}')
+            _advance(s, last)
         done, first = done + len(days), last
     return done + _resum_stale(target)
 
@@ -407,6 +422,7 @@ def _resum_stale(target: dt.date) -> int:
         chunk = marks[start : start + DAYS_PER_TRANSACTION]
         with db.session() as s:
             _sum_days(s, [day for day, _ in chunk])
+            _advance(s)
             for day, version in chunk:
                 s.execute(delete(StaleDay).where(StaleDay.day == day, StaleDay.version == version))
     return len(marks)
