@@ -245,7 +245,8 @@ def _steady(session: Session, actor: Actor, start, end, summed: summary.Summary 
 
 class Overtaken(Exception):
     """A read of the summary found a month's bins of durations other than its counts said: the month was
-    summed again between the two statements (`_Ranks.quantiles`)."""
+    summed again between the two statements (`_Ranks.quantiles`). The summary's new generation would
+    have the read made again anyway; this stops it ranking within a bin of another size first."""
 
 
 TALLY_KEYS = ['b', 'department_id', 'category_id']

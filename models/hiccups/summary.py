@@ -15,12 +15,13 @@ was met or missed for good. So its part of the dashboard can be summed once:
   A median over whole months then needs the durations of the one bin it falls in, not all of them.
 
 `summarize` (a Huey task every few minutes) sums the days up to the day before yesterday; app_state
-`CUTOFF_KEY` holds the first day it has not summed. Any change that could alter a past day (a hiccup
-settled before or after it, raised late, edited, moved, stepped or deleted, whose day of occurrence is
-before today) marks that day stale in the same transaction: flush hooks on every session note the days
-and mark them at commit (`StaleDay`). Readers count a stale day from the hiccups themselves until
-`summarize` has summed it again. A reader's part from the hiccups is therefore: every hiccup that is
-not settled (`UNSETTLED`), and every hiccup of a day that is not summed (`Summary.unsummed`).
+`CUTOFF_KEY` holds the first day it has not summed, and a generation new with each of its transactions
+(`Summary.generation`). Any change that could alter a past day (a hiccup settled before or after it,
+raised late, edited, moved, stepped or deleted, whose day of occurrence is before today) marks that day
+stale in the same transaction: flush hooks on every session note the days and mark them at commit
+(`StaleDay`). Readers count a stale day from the hiccups themselves until `summarize` has summed it
+again. A reader's part from the hiccups is therefore: every hiccup that is not settled (`UNSETTLED`),
+and every hiccup of a day that is not summed (`Summary.unsummed`).
 
 Readers take the summary's rows that their visibility rule lets through whole: every row for those who
 see every hiccup, their department's rows that are not confidential for the others
