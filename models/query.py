@@ -99,7 +99,7 @@ def build(session: Session, actor: Actor, rt: type[RecordType], p: ListParams, *
     for name, value in p.filters.items():
         stmt = stmt.where(_filter(rt, name, value))
     if p.q.strip():
-        stmt = stmt.where(search_clause(rt, p.q, session if sort else None))
+        stmt = stmt.where(search_clause(rt, p.q, session, sorted_page=sort))
     if rt.date_field and (p.date_from or p.date_to):
         first, last = (dt.date.fromisoformat(d) if d else None for d in (p.date_from, p.date_to))
         stmt = stmt.where(within_days(getattr(model, rt.date_field), first, last))
@@ -111,10 +111,11 @@ def build(session: Session, actor: Actor, rt: type[RecordType], p: ListParams, *
     return stmt
 
 
-def search_clause(rt: type[RecordType], text: str, session: Session | None = None) -> Any:
+def search_clause(rt: type[RecordType], text: str, session: Session | None = None, *, sorted_page=False) -> Any:
     """Every word must appear in one of the search fields: through the full-text index where the
-    table has one (`models.search`, words matched at the start of a word), else LIKE. `session`
-    (for a sorted list) lets the index choose its plan by how many rows match."""
+    table has one (`models.search`, words matched at the start of a word), else LIKE. `session` lets
+    the index name the words that start so, and for a `sorted_page` choose its plan by how many rows
+    match."""
     words = [w for w in text.split() if w][:8]
     cols = [getattr(rt.model, n) for n in rt.search_fields]
     if not cols:
@@ -123,7 +124,7 @@ def search_clause(rt: type[RecordType], text: str, session: Session | None = Non
     def like(word: str) -> Any:
         return or_(*[c.ilike(f'%{_escape(word)}%', escape='\\') for c in cols])
 
-    return full_text(rt.model, list(rt.search_fields), words, like, session)
+    return full_text(rt.model, list(rt.search_fields), words, like, session, sorted_page=sorted_page)
 
 
 def _escape(word: str) -> str:

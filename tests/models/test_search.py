@@ -122,3 +122,23 @@ def test_a_search_with_many_matches_pages_the_same_rows_by_walking_the_order(
         sql = str(query.build(s, lab.manager, Hiccups, ListParams(q=q)).compile(s.get_bind()))
     walks = s.get_bind().dialect.name == 'sqlite' and q != 'zzz'  # 'zzz' has no match at all: nothing to walk
     assert ('+hiccups.id IN' in sql) == walks
+
+
+def test_a_word_start_finds_words_new_to_the_index(lab: Lab, hiccups, monkeypatch: pytest.MonkeyPatch):  # noqa: F811
+    """On SQLite a word's start is searched as the index's words that start so, kept until the index
+    changes (`models.search._named`): a word the index gains after a search is found by the next."""
+    assert found(lab, 'haemo') == {'haemolysed'}
+    TEXTS['haemoglobin'] = ('Haemoglobin analyser down', 'HbA1c runs moved to the backup analyser.')
+    TITLE_KEYS[TEXTS['haemoglobin'][0]] = 'haemoglobin'
+    try:
+        with db.session() as s:
+            records.create(s, lab.staff, Hiccups, hiccup_data(lab, title=TEXTS['haemoglobin'][0], description='x'))
+        assert found(lab, 'haemo') == {'haemolysed', 'haemoglobin'}
+        assert found(lab, 'HAEMOG') == {'haemoglobin'}
+        from models import search
+
+        monkeypatch.setattr(search, 'NAME_UP_TO', 1)  # 'haemo' now starts too many words to name: a prefix again
+        assert found(lab, 'haemo') == {'haemolysed', 'haemoglobin'}
+        assert found(lab, 'haemo samples') == {'haemolysed'}
+    finally:
+        del TEXTS['haemoglobin'], TITLE_KEYS['Haemoglobin analyser down']
