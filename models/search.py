@@ -39,6 +39,8 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import ColumnElement
 from sqlalchemy.types import Boolean
 
+from models import db
+
 #: table → its search fields, in the order of the index (must equal the record type's `search_fields`)
 FULLTEXT: dict[str, tuple[str, ...]] = {'hiccups': ('reference', 'title', 'description')}
 
@@ -186,36 +188,52 @@ def full_text(
 #: index that starts so into one, whatever few rows are wanted: at a million hiccups 'sample' and
 #: 'samples' are 455,000 hiccups, 17 ms before the first row. Named one by one ("sample" OR "samples"), the
 #: words are read as far as needed: the first row in 0.3 ms, a count up to 10,001 in 1.2 ms instead of
-#: 18 (bench/README.md, session 16). A start that more words than this begin (a letter or two) stays a
-#: prefix query, as do starts that are not plain ASCII letters and digits (which only FTS5 folds right).
-NAME_UP_TO = 16
-_PLAIN = re.compile(r'[A-Za-z0-9]{2,}')
-#: (table, start of a word) → (the index's structure record it was read at, the words); see `_named`
-_NAMED: dict[tuple[str, str], tuple[bytes, tuple[str, ...]]] = {}
+#: 18 (bench/README.md, session 16). Even the start 'a' (86 words, every hiccup) is quicker named: a
+#: count up to 10,001 in 4 ms, plus 52 ms to read its words once, against 108 ms each time as a prefix.
+#: A start that more words than this begin stays a prefix query, as do starts that are not plain ASCII
+#: letters and digits (which only FTS5 itself folds right).
+NAME_UP_TO = 64
+_PLAIN = re.compile(r'[A-Za-z0-9]+')
+#: (table, start of a word, NAME_UP_TO) → (`_stamp` when read, the words); see `_named`
+_NAMED: dict[tuple[str, str, int], tuple[tuple, tuple[str, ...]]] = {}
 STRUCTURE_ROWID = 10  # FTS5 keeps its segments' list, rewritten by every write, in this row of <table>_data
 
 
 def _named(session: Any, table: str, starts: set[str]) -> dict[str, tuple[str, ...]]:
     """start of a word → the words of the index that start so, for the `starts` that at most `NAME_UP_TO`
     words begin. They are read from the index's vocabulary (``<fts>_vocab``, migration 0013) and kept
-    until the index's structure record changes: any write to the index rewrites it, so a word new to
-    the index is never missed."""
-    fts = fts_table(table)
-    structure = session.execute(text(f'SELECT block FROM {fts}_data WHERE id = {STRUCTURE_ROWID}')).scalar() or b''
-    vocabulary = text(f'SELECT term FROM {fts}_vocab WHERE term >= :low AND term < :high LIMIT :n')
+    while `_stamp` stays the same. Inside a transaction that wrote (which may yet roll back) they are
+    read but not kept."""
+    conn = session.connection()
+    writing = conn.connection.dbapi_connection.in_transaction  # pysqlite begins only before a write
+    stamp = _stamp(conn, table)
+    vocabulary = text(f'SELECT term FROM {fts_table(table)}_vocab WHERE term >= :low AND term < :high LIMIT :n')
     out = {}
     for start in sorted(s for s in starts if _PLAIN.fullmatch(s)):
-        key = (table, start.lower())
-        held = _NAMED.get(key)
-        if held is None or held[0] != structure:
-            found = session.execute(vocabulary, {'low': key[1], 'high': key[1] + '\U0010ffff', 'n': NAME_UP_TO + 1})
-            words = tuple(w for (w,) in found if w.startswith(key[1]))
-            if len(_NAMED) > 4096:
-                _NAMED.clear()
-            _NAMED[key] = held = (structure, words)
+        low = start.lower()
+        key = (table, low, NAME_UP_TO)
+        held = None if writing else _NAMED.get(key)
+        if held is None or held[0] != stamp:
+            high = low[:-1] + chr(ord(low[-1]) + 1)  # ASCII: every word starting with `low` sorts before it
+            words = tuple(conn.execute(vocabulary, {'low': low, 'high': high, 'n': NAME_UP_TO + 1}).scalars())
+            held = (stamp, words)
+            if not writing:
+                if len(_NAMED) > 4096:
+                    _NAMED.clear()
+                _NAMED[key] = held
         if 0 < len(held[1]) <= NAME_UP_TO:
             out[start] = held[1]
     return out
+
+
+def _stamp(conn: Any, table: str) -> tuple:
+    """What changes whenever the index's words may have: its structure record, which FTS5 rewrites with
+    every write; the schema's version (a migration that rebuilds the index makes its triggers again,
+    and a rebuilt index starts its structure record over); and the database the process is bound to
+    (`db.generation`: another database may have the same history of writes)."""
+    fts = fts_table(table)
+    structure = conn.execute(text(f'SELECT block FROM {fts}_data WHERE id = {STRUCTURE_ROWID}')).scalar()
+    return db.generation(), conn.exec_driver_sql('PRAGMA schema_version').scalar(), structure or b''
 
 
 #: A search matching more rows than this pages by walking the index of the list's order, testing each

@@ -124,9 +124,26 @@ def test_a_search_with_many_matches_pages_the_same_rows_by_walking_the_order(
     assert ('+hiccups.id IN' in sql) == walks
 
 
-def test_a_word_start_finds_words_new_to_the_index(lab: Lab, hiccups, monkeypatch: pytest.MonkeyPatch):  # noqa: F811
+@pytest.fixture
+def fresh_names(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The process's kept words of each start (`models.search._named`) emptied for the test, and after it."""
+    from models import search
+
+    monkeypatch.setattr(search, '_NAMED', {})
+
+
+def titles(lab: Lab, q: str, session=None) -> set[str]:  # noqa: F811
+    if session is not None:
+        return {h.title for h in query.page(session, lab.manager, Hiccups, ListParams(q=q))}
+    with db.session() as s:
+        return titles(lab, q, s)
+
+
+def test_a_word_start_finds_words_new_to_the_index(lab: Lab, hiccups, monkeypatch, fresh_names):  # noqa: F811
     """On SQLite a word's start is searched as the index's words that start so, kept until the index
     changes (`models.search._named`): a word the index gains after a search is found by the next."""
+    from models import search
+
     assert found(lab, 'haemo') == {'haemolysed'}
     TEXTS['haemoglobin'] = ('Haemoglobin analyser down', 'HbA1c runs moved to the backup analyser.')
     TITLE_KEYS[TEXTS['haemoglobin'][0]] = 'haemoglobin'
@@ -135,10 +152,39 @@ def test_a_word_start_finds_words_new_to_the_index(lab: Lab, hiccups, monkeypatc
             records.create(s, lab.staff, Hiccups, hiccup_data(lab, title=TEXTS['haemoglobin'][0], description='x'))
         assert found(lab, 'haemo') == {'haemolysed', 'haemoglobin'}
         assert found(lab, 'HAEMOG') == {'haemoglobin'}
-        from models import search
-
+        with db.session() as s:
+            sql = str(
+                query.build(s, lab.manager, Hiccups, ListParams(q='haemo')).compile(
+                    s.get_bind(), compile_kwargs={'literal_binds': True}
+                )
+            )
+        if s.get_bind().dialect.name == 'sqlite':
+            assert '("haemoglobin" OR "haemolysed")' in sql  # the words named, not a prefix query
         monkeypatch.setattr(search, 'NAME_UP_TO', 1)  # 'haemo' now starts too many words to name: a prefix again
         assert found(lab, 'haemo') == {'haemolysed', 'haemoglobin'}
         assert found(lab, 'haemo samples') == {'haemolysed'}
     finally:
         del TEXTS['haemoglobin'], TITLE_KEYS['Haemoglobin analyser down']
+
+
+@pytest.mark.parametrize('title', ['Haemolysed samples', 'Haemoglobin analyser'])
+def test_the_words_kept_are_those_of_the_database_searched(lab: Lab, title: str):  # noqa: F811
+    """Each test has a database of its own, with the same history of writes: the words kept from the
+    first are not those of the second (`_stamp`: the database the process is bound to)."""
+    with db.session() as s:
+        records.create(s, lab.staff, Hiccups, hiccup_data(lab, title=title, description='x'))
+    assert titles(lab, 'haemo') == {title}
+
+
+def test_a_search_inside_a_write_that_rolls_back_keeps_nothing(lab: Lab, fresh_names):  # noqa: F811
+    with db.session() as s:
+        a = records.create(s, lab.staff, Hiccups, hiccup_data(lab, title='Haemolysed samples', description='x'))
+        b = records.create(s, lab.staff, Hiccups, hiccup_data(lab, title='Haemoglobin analyser', description='y'))
+    with pytest.raises(RuntimeError), db.session() as s:
+        records.update(s, lab.manager, Hiccups, b.id, {'title': 'Analyser down'}, b.version)
+        s.flush()
+        assert titles(lab, 'haemo', s) == {'Haemolysed samples'}  # its own change, seen
+        raise RuntimeError('rolled back')
+    with db.session() as s:  # a write that makes the index's structure record what the rolled back one had
+        records.update(s, lab.manager, Hiccups, a.id, {'description': 'drawn with a thin needle'}, a.version)
+    assert titles(lab, 'haemo') == {'Haemolysed samples', 'Haemoglobin analyser'}
