@@ -204,12 +204,15 @@ def _named(session: Any, table: str, starts: set[str]) -> dict[str, tuple[str, .
     words begin. They are read from the index's vocabulary (``<fts>_vocab``, migration 0013) and kept
     while `_stamp` stays the same. Inside a transaction that wrote (which may yet roll back) they are
     read but not kept."""
+    plain = sorted(s for s in starts if _PLAIN.fullmatch(s))
+    if not plain:
+        return {}
     conn = session.connection()
     writing = conn.connection.dbapi_connection.in_transaction  # pysqlite begins only before a write
     stamp = _stamp(conn, table)
     vocabulary = text(f'SELECT term FROM {fts_table(table)}_vocab WHERE term >= :low AND term < :high LIMIT :n')
     out = {}
-    for start in sorted(s for s in starts if _PLAIN.fullmatch(s)):
+    for start in plain:
         low = start.lower()
         key = (table, low, NAME_UP_TO)
         held = None if writing else _NAMED.get(key)
@@ -258,7 +261,13 @@ class _FullText(ColumnElement[bool]):
     _is_implicitly_boolean = True
 
     def __init__(
-        self, id_column: Any, table: str, columns: Sequence[str], parts: list[tuple], walk: bool, named=None
+        self,
+        id_column: Any,
+        table: str,
+        columns: Sequence[str],
+        parts: list[tuple],
+        walk: bool,
+        named: Mapping[str, Sequence[str]] | None = None,
     ) -> None:
         self.id_column, self.table, self.columns = id_column, table, tuple(columns)
         self.parts = parts  # per word: (its tokens, its LIKE clause, whether LIKE must check it)
