@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 from typing import Any
 from urllib.parse import urlencode
 
@@ -22,7 +23,7 @@ from sqlalchemy.types import Boolean
 from models.accounts import Actor
 from models.engine import RecordType, for_model
 from models.permissions import visible_query
-from models.search import full_text
+from models.search import Use, full_text
 from models.settings import day_start, get_settings
 from models.values import coerce
 
@@ -96,26 +97,27 @@ def build(session: Session, actor: Actor, rt: type[RecordType], p: ListParams, *
     """The SELECT of what the list shows for `actor` (no paging)."""
     stmt = visible_query(session, actor, rt)
     model = rt.model
-    for name, value in p.filters.items():
-        stmt = stmt.where(_filter(rt, name, value))
-    if p.q.strip():
-        stmt = stmt.where(search_clause(rt, p.q, session, sorted_page=sort))
+    filters = [_filter(rt, name, value) for name, value in p.filters.items()]
+    narrow = []  # conditions few rows meet, each with an index: a date range, 'mine' (and `Rare` filters)
     if rt.date_field and (p.date_from or p.date_to):
         first, last = (dt.date.fromisoformat(d) if d else None for d in (p.date_from, p.date_to))
-        stmt = stmt.where(within_days(getattr(model, rt.date_field), first, last))
+        narrow.append(within_days(getattr(model, rt.date_field), first, last))
     if p.mine and (rt.owner_field or rt.assignee_field):
-        mine = [getattr(model, f) == actor.id for f in (rt.owner_field, rt.assignee_field) if f]
-        stmt = stmt.where(or_(*mine))
+        narrow.append(or_(*[getattr(model, f) == actor.id for f in (rt.owner_field, rt.assignee_field) if f]))
+    stmt = stmt.where(*filters, *narrow)
+    if p.q.strip():
+        few = bool(narrow) or any(isinstance(clause, Rare) for clause in filters)
+        use = Use(sort, _newest_rows(rt, p) if sort else 0, filtered=bool(filters or narrow), few=few)
+        stmt = stmt.where(search_clause(rt, p.q, session, use))
     if sort:
         stmt = _sorted(rt, stmt, p.sort)
     return stmt
 
 
-def search_clause(rt: type[RecordType], text: str, session: Session | None = None, *, sorted_page=False) -> Any:
+def search_clause(rt: type[RecordType], text: str, session: Session | None = None, use: Use = Use()) -> Any:  # noqa: B008
     """Every word must appear in one of the search fields: through the full-text index where the
     table has one (`models.search`, words matched at the start of a word), else LIKE. `session` lets
-    the index name the words that start so, and for a `sorted_page` choose its plan by how many rows
-    match."""
+    the index name the words that start so, and choose its plan by how many rows match and `use`."""
     words = [w for w in text.split() if w][:8]
     cols = [getattr(rt.model, n) for n in rt.search_fields]
     if not cols:
@@ -124,7 +126,21 @@ def search_clause(rt: type[RecordType], text: str, session: Session | None = Non
     def like(word: str) -> Any:
         return or_(*[c.ilike(f'%{_escape(word)}%', escape='\\') for c in cols])
 
-    return full_text(rt.model, list(rt.search_fields), words, like, session, sorted_page=sorted_page)
+    return full_text(rt.model, list(rt.search_fields), words, like, session, use)
+
+
+def _newest_rows(rt: type[RecordType], p: ListParams) -> int:
+    """The rows up to the end of the page where the list's order is newest first (its ids downward;
+    a record's id and `created_at` grow together), else 0."""
+    if p.sort:
+        return p.page * p.per_page if p.sort == '-created_at' and 'created_at' in rt.fields else 0
+    return p.page * p.per_page if _newest_by_default(rt) else 0
+
+
+@functools.cache
+def _newest_by_default(rt: type[RecordType]) -> bool:
+    newest = [rt.model.id.desc(), *([rt.model.created_at.desc()] if 'created_at' in rt.fields else [])]
+    return any(rt.default_sort.compare(order) for order in newest)
 
 
 def _escape(word: str) -> str:

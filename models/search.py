@@ -7,8 +7,9 @@ which reads every row. For the tables in `FULLTEXT` the migration
 
 - SQLite: an FTS5 table ``<table>_fts`` with external content (the table itself, no copy of the
   text), kept in sync by three triggers; the search is ``id IN (SELECT rowid FROM <table>_fts
-  WHERE <table>_fts MATCH '"word"* AND …')``. A word's start is named as the index's words that
-  start so where they are few (``("sample" OR "samples")``, read from ``<table>_fts_vocab``, `_named`).
+  WHERE <table>_fts MATCH '"word"* AND …')``, or another form of it where many rows match (`Use`,
+  `_plan`). A word's start is named as the index's words that start so where they are few
+  (``("sample" OR "samples")``, read from ``<table>_fts_vocab``, `_named`).
 - MariaDB/MySQL: a FULLTEXT index ``ix_<table>_fulltext`` on the search fields; the search is
   ``MATCH (fields) AGAINST ('+word* …' IN BOOLEAN MODE)``.
 
@@ -30,11 +31,13 @@ migration that recreates a table in `FULLTEXT` drops its triggers: call
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import and_, bindparam, text
+from sqlalchemy import and_, bindparam, column, table, text
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import ColumnElement
 from sqlalchemy.types import Boolean
@@ -97,7 +100,15 @@ def fulltext_index(table: str) -> str:
 
 
 class _Match(ColumnElement[bool]):
-    """Rows of `table` whose search fields hold every term: rendered per dialect (see the module doc)."""
+    """Rows of `table` whose search fields hold every term: rendered per dialect (see the module doc).
+    On SQLite `plan` says how the matches are used (`_plan`):
+
+    - ``fetch``: looked up by id, the index driving (``id IN (SELECT rowid … MATCH …)``);
+    - ``test``: each row that other indexes give is tested against the set of matches (``+id IN``);
+      with `newer_than`, rows above that id against the set of the matches above it alone, so the
+      set of every match is built only once the list reaches an older row;
+    - ``join``: the index is joined and drives, its matches read one by one (a count stops at its cap).
+    """
 
     type = Boolean()
     inherit_cache = False  # holds plain strings; statements with it are simply not cached
@@ -109,15 +120,24 @@ class _Match(ColumnElement[bool]):
         table: str,
         columns: Sequence[str],
         terms: Sequence[str],
-        walk: bool = False,
+        plan: str = 'fetch',
         named: Mapping[str, Sequence[str]] | None = None,
+        newer_than: int | None = None,
     ) -> None:
         self.id_column = id_column
         self.table = table
         self.columns = tuple(columns)
         self.terms = tuple(terms)
-        self.walk = walk
+        self.plan = plan
         self.named = named  # SQLite: the index's words for a word's start (`_named`)
+        self.newer_than = newer_than
+
+
+@functools.cache
+def _fts_from(name: str) -> Any:
+    """The FTS5 table of `name` as a FROM item, its rowid a column (one object: the statement's FROM
+    and the join's condition must name the same)."""
+    return table(fts_table(name), column('rowid'))
 
 
 def _fts_query(terms: Sequence[Sequence[str]], named: Mapping[str, Sequence[str]] | None = None) -> str:
@@ -137,10 +157,21 @@ def _fts_query(terms: Sequence[Sequence[str]], named: Mapping[str, Sequence[str]
 @compiles(_Match, 'sqlite')
 def _match_sqlite(element: _Match, compiler: Any, **kw: Any) -> str:
     fts = fts_table(element.table)
-    param = compiler.process(bindparam(None, _fts_query(element.terms, element.named), unique=True), **kw)
-    # '+' keeps SQLite from looking the matches up by id: it walks the index of the list's order instead
-    walk = '+' if element.walk else ''
-    return f'{walk}{compiler.process(element.id_column, **kw)} IN (SELECT rowid FROM {fts} WHERE {fts} MATCH {param})'
+    query = compiler.process(bindparam(None, _fts_query(element.terms, element.named), unique=True), **kw)
+    matches = f'SELECT rowid FROM {fts} WHERE {fts} MATCH {query}'
+    if element.plan == 'join':
+        # '+ 0' keeps FTS5 from being asked for one rowid at a time: it drives, the table is looked up by id
+        joined = element.id_column == _fts_from(element.table).c.rowid + 0
+        return f'{compiler.process(joined, **kw)} AND {fts} MATCH {query}'
+    row_id = compiler.process(element.id_column, **kw)
+    if element.plan == 'fetch':
+        return f'{row_id} IN ({matches})'
+    # '+' keeps SQLite from looking the matches up by id: the indexes of the order and filters drive
+    if element.newer_than is None:
+        return f'+{row_id} IN ({matches})'
+    newer = compiler.process(bindparam(None, element.newer_than, unique=True), **kw)
+    newest = f'+{row_id} IN ({matches} AND rowid > {newer})'
+    return f'CASE WHEN +{row_id} > {newer} THEN {newest} ELSE +{row_id} IN ({matches}) END'
 
 
 @compiles(_Match, 'mysql')
@@ -157,19 +188,28 @@ def _mysql_indexed(token: str) -> bool:
     return len(token) >= MYSQL_MIN_TOKEN and token.lower() not in INNODB_STOPWORDS
 
 
+@dataclasses.dataclass(frozen=True)
+class Use:
+    """What a list wants of its search, by which SQLite's plan is chosen (`_plan`)."""
+
+    sorted_page: bool = False  # a page in the list's order; else every match in any order (a count)
+    newest_rows: int = 0  # the page lies within the first `newest_rows` of an order newest first (ids down)
+    filtered: bool = False  # other conditions than the reader's visibility narrow the rows
+    few: bool = False  # one of them few rows meet, with an index: an unfinished state, a date range, 'mine'
+
+
 def full_text(
     model: Any,
     fields: Sequence[str],
     words: Sequence[str],
     like: Callable[[str], Any],
     session: Any = None,
-    *,
-    sorted_page: bool = False,
+    use: Use = Use(),
 ) -> Any:
     """The clause 'every word in one of `fields`': the full-text index where `model` has one, else
     ``like(word)`` for each word. `like` builds the LIKE clause of one word. With `session`, on SQLite
-    a word's start is searched as the index's words that start so (`_named`), and for a `sorted_page`
-    words found in many rows are matched by walking the list's order (see `WALK_FROM`)."""
+    a word's start is searched as the index's words that start so (`_named`), and the matches are
+    used as `use` is best served (`_plan`)."""
     table = model.__table__.name
     if not words or FULLTEXT.get(table) != tuple(fields):
         return and_(*[like(w) for w in words])
@@ -177,11 +217,11 @@ def full_text(
     if not any(tokens for tokens, _, _ in parts):
         return and_(*[clause for _, clause, _ in parts])
     if session is None or session.get_bind().dialect.name != 'sqlite':
-        return _FullText(model.id, table, fields, parts, walk=False)
+        return _FullText(model.id, table, fields, parts)
     terms = [tokens for tokens, _, _ in parts if tokens]
     named = _named(session, table, {tokens[-1] for tokens in terms})
-    walk = sorted_page and _many_sqlite(session, table, _fts_query(terms, named))
-    return _FullText(model.id, table, fields, parts, walk, named)
+    plan, newer_than = _plan(session, table, _fts_query(terms, named), use)
+    return _FullText(model.id, table, fields, parts, plan, named, newer_than)
 
 
 #: A word's start ("sample"*) is a prefix query to FTS5, which first merges the lists of every word of the
@@ -239,18 +279,40 @@ def _stamp(conn: Any, table: str) -> tuple:
     return db.generation(), conn.exec_driver_sql('PRAGMA schema_version').scalar(), structure or b''
 
 
-#: A search matching more rows than this pages by walking the index of the list's order, testing each
-#: row against the matches, and stops at the page: at a million hiccups a word in 2.6 % of them
-#: (26,000) takes 4 ms that way, against 170 ms to fetch every match and sort them. Fewer matches are
-#: fetched and sorted (a word with no match would walk the whole index). One probe (`OFFSET`) tells
-#: the two apart, in about 1 ms, without counting.
+#: A search matching more rows than this is not looked up by id: a page walks the index of the list's
+#: order, testing each row against the matches, and stops at the page: at a million hiccups a word in
+#: 2.6 % of them (26,000) takes 4 ms that way, against 170 ms to fetch every match and sort them; a
+#: count with filters lets their indexes give the rows (the open hiccups that match two common words:
+#: 15 ms, against 78 to look 54,000 matches up). Fewer matches are looked up by id (a word with no match
+#: would walk the whole index). One probe (`OFFSET`) tells the two apart, in under 1 ms, without counting.
 WALK_FROM = 2000
+#: A page within this many rows of an order newest first tests the rows it walks against the newest
+#: `WALK_FROM` matches alone (the probe's row is the oldest of them), until it reaches an older row.
+#: Two common words at a million hiccups: the first page in 0.7 ms, against 14 to build the set of
+#: all 54,000 matches first. Deeper pages reach older rows anyway, and pay for both sets.
+NEWEST_ROWS = WALK_FROM // 8
 
 
-def _many_sqlite(session: Any, table: str, query: str) -> bool:
+def _plan(session: Any, table: str, query: str, use: Use) -> tuple[str, int | None]:
+    """SQLite's use of the matches (see `_Match`) and the id above which the newest are (or None).
+
+    A count of every row a reader sees joins the index, which reads its matches only as far as the cap
+    (two common words at a million hiccups: 5 ms against 18 to build the set of 54,000 matches first).
+    A count that a condition few rows meet narrows tests those rows against the matches where they are
+    many (the open ones: 15 ms against 78), and looks the matches up otherwise, as it does for other
+    filters (a department's rows are more than the matches: testing them took longer)."""
+    if not use.sorted_page and not use.filtered:
+        return 'join', None
+    if not use.sorted_page and not use.few:
+        return 'fetch', None
+    newest_first = use.sorted_page and 0 < use.newest_rows <= NEWEST_ROWS
     fts = fts_table(table)
-    probe = text(f'SELECT rowid FROM {fts} WHERE {fts} MATCH :q LIMIT 1 OFFSET :n')
-    return session.execute(probe, {'q': query, 'n': WALK_FROM}).first() is not None
+    order = 'ORDER BY rowid DESC' if newest_first else ''  # FTS5 reads backwards a little slower
+    probe = text(f'SELECT rowid FROM {fts} WHERE {fts} MATCH :q {order} LIMIT 1 OFFSET :n')
+    beyond = session.execute(probe, {'q': query, 'n': WALK_FROM}).scalar()  # newest first: the oldest of the newest
+    if beyond is None:
+        return 'fetch', None
+    return 'test', (beyond if newest_first else None)
 
 
 class _FullText(ColumnElement[bool]):
@@ -266,19 +328,26 @@ class _FullText(ColumnElement[bool]):
         table: str,
         columns: Sequence[str],
         parts: list[tuple],
-        walk: bool,
+        plan: str = 'fetch',
         named: Mapping[str, Sequence[str]] | None = None,
+        newer_than: int | None = None,
     ) -> None:
         self.id_column, self.table, self.columns = id_column, table, tuple(columns)
         self.parts = parts  # per word: (its tokens, its LIKE clause, whether LIKE must check it)
-        self.walk = walk  # SQLite: many matches, walk the list's order (see `WALK_FROM`)
+        self.plan, self.newer_than = plan, newer_than  # SQLite: how the matches are used (`_plan`)
         self.named = named  # SQLite: the index's words for a word's start (`_named`)
+
+    @property
+    def _from_objects(self) -> list[Any]:
+        return [_fts_from(self.table)] if self.plan == 'join' else []
 
 
 @compiles(_FullText, 'sqlite')
 def _full_sqlite(element: _FullText, compiler: Any, **kw: Any) -> str:
     terms = [tokens for tokens, _, _ in element.parts if tokens]
-    match = _Match(element.id_column, element.table, element.columns, terms, element.walk, element.named)
+    match = _Match(
+        element.id_column, element.table, element.columns, terms, element.plan, element.named, element.newer_than
+    )
     exact = [clause for _, clause, punctuated in element.parts if punctuated]
     return compiler.process(and_(match, *exact), **kw)
 

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
+import warnings
+
 import pytest
 from sqlalchemy import text
 
@@ -188,3 +192,81 @@ def test_a_search_inside_a_write_that_rolls_back_keeps_nothing(lab: Lab, fresh_n
     with db.session() as s:  # a write that makes the index's structure record what the rolled back one had
         records.update(s, lab.manager, Hiccups, a.id, {'description': 'drawn with a thin needle'}, a.version)
     assert titles(lab, 'haemo') == {'Haemolysed samples', 'Haemoglobin analyser'}
+
+
+def plan_sql(lab: Lab, params: ListParams, *, sort: bool = True) -> str:  # noqa: F811
+    with db.session() as s:
+        stmt = query.build(s, lab.manager, Hiccups, params, sort=sort)
+        return str(stmt.compile(s.get_bind(), compile_kwargs={'literal_binds': True}))
+
+
+def test_a_newest_first_page_reaches_older_matches_than_the_newest(lab: Lab, monkeypatch):  # noqa: F811
+    """A newest-first page of a search with many matches tests the rows it walks against the newest
+    matches alone (`NEWEST_ROWS`), and against every match once it reaches an older row: its pages are
+    those of looking every match up, older matches included, and in the list's order also where a
+    record's creation time does not follow its id."""
+    from models import search
+    from models.hiccups import Hiccup
+
+    with db.session() as s:
+        made = []
+        for i in range(8):
+            title = f'Haemolysed sample {i}' if i % 3 != 1 else f'Analyser down {i}'
+            made.append(records.create(s, lab.staff, Hiccups, hiccup_data(lab, title=title, description='x')).id)
+        newest = s.get(Hiccup, made[-1]).created_at
+        s.get(Hiccup, made[0]).created_at = newest + dt.timedelta(hours=1)  # the oldest match, made newest
+
+    def pages(**kw) -> list[list[str]]:
+        with db.session() as s:
+            return [
+                [h.title for h in query.page(s, lab.manager, Hiccups, ListParams(q='haemo', page=n, per_page=2, **kw))]
+                for n in (1, 2, 3, 4)
+            ]
+
+    monkeypatch.setattr(search, 'WALK_FROM', 10**6)  # few matches: every match looked up
+    fetched = pages(), pages(sort='-created_at'), pages(sort='title')
+    assert fetched[0][0] == ['Haemolysed sample 0', 'Haemolysed sample 6']
+    monkeypatch.setattr(search, 'WALK_FROM', 2)  # many: the two newest matches (6, 5) in a set of their own
+    assert (pages(), pages(sort='-created_at'), pages(sort='title')) == fetched
+    if db.engine().dialect.name == 'sqlite':
+        assert 'CASE WHEN +hiccups.id >' in plan_sql(lab, ListParams(q='haemo'))
+        assert 'CASE WHEN' not in plan_sql(lab, ListParams(q='haemo', sort='title'))  # its order does not follow ids
+
+
+@pytest.mark.parametrize('walk_from', [0, 10**6])
+def test_counts_hold_visibility_and_filters_in_every_plan(lab: Lab, hiccups, monkeypatch, walk_from: int):  # noqa: F811
+    """A list's count is the number of rows its pages show, for each reader, whether the count joins
+    the index (no filter), tests the rows a narrow condition gives against the matches (many matches)
+    or looks the matches up (few), and raises no SQLAlchemy warning."""
+    from models import search
+
+    with db.session() as s:
+        for title, confidential, dept, who in [
+            ('Haemolysed secret', True, lab.haem, lab.staff),
+            ('Haemolysed again', False, lab.bio, lab.bio_staff),
+        ]:
+            data = hiccup_data(lab, title=title, description='x', confidential=confidential, department_id=dept)
+            records.create(s, who, Hiccups, data)
+    monkeypatch.setattr(search, 'WALK_FROM', walk_from)
+    cases = [
+        ListParams(q='haemolysed'),
+        ListParams(q='haemolysed', filters={'status': 'open'}),
+        ListParams(q='haemolysed', filters={'department_id': str(lab.haem)}),
+        ListParams(q='haemolysed', mine=True),
+        ListParams(q='haemolysed', date_from='2000-01-01'),
+        ListParams(q=f'{hiccups["haemolysed"]} haemolysed'),
+    ]
+    seen = {}
+    with warnings.catch_warnings():
+        warnings.simplefilter('error')
+        for who in ('manager', 'other_staff', 'staff'):
+            for p in cases:
+                with db.session() as s:
+                    shown = query.page(s, getattr(lab, who), Hiccups, dataclasses.replace(p, per_page=200))
+                    n, _ = query.count(s, getattr(lab, who), Hiccups, p)
+                assert n == len(shown), (who, p)
+                seen[who, p.q, tuple(p.filters.items()), p.mine, p.date_from] = n
+    assert [seen['manager', 'haemolysed', (), False, ''], seen['other_staff', 'haemolysed', (), False, '']] == [3, 1]
+    assert seen['staff', 'haemolysed', (), True, ''] == 2  # their own: the first and the secret one
+    if db.engine().dialect.name == 'sqlite':
+        assert 'FROM hiccups, hiccups_fts' in plan_sql(lab, ListParams(q='haemolysed'), sort=False)
