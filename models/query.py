@@ -93,8 +93,11 @@ def filterable(rt: type[RecordType]) -> list[str]:
     return names
 
 
-def build(session: Session, actor: Actor, rt: type[RecordType], p: ListParams, *, sort: bool = True) -> Select[Any]:
-    """The SELECT of what the list shows for `actor` (no paging)."""
+def build(
+    session: Session, actor: Actor, rt: type[RecordType], p: ListParams, *, sort: bool = True, counting: bool = False
+) -> Select[Any]:
+    """The SELECT of what the list shows for `actor` (no paging). `counting`: it is only counted, as
+    it is (`count`), which lets a search join its index."""
     stmt = visible_query(session, actor, rt)
     model = rt.model
     filters = [_filter(rt, name, value) for name, value in p.filters.items()]
@@ -107,7 +110,8 @@ def build(session: Session, actor: Actor, rt: type[RecordType], p: ListParams, *
     stmt = stmt.where(*filters, *narrow)
     if p.q.strip():
         few = bool(narrow) or any(isinstance(clause, Rare) for clause in filters)
-        use = Use(sort, _newest_rows(rt, p) if sort else 0, filtered=bool(filters or narrow), few=few)
+        newest_rows = _newest_rows(rt, p) if sort else 0
+        use = Use(sort, counting, newest_rows, filtered=bool(filters or narrow), few=few)
         stmt = stmt.where(search_clause(rt, p.q, session, use))
     if sort:
         stmt = _sorted(rt, stmt, p.sort)
@@ -253,7 +257,8 @@ def count(
     session: Session, actor: Actor, rt: type[RecordType], p: ListParams, cap: int = COUNT_CAP
 ) -> tuple[int, bool]:
     """How many rows match, counting at most `cap` + 1; returns (count, capped)."""
-    inner = build(session, actor, rt, p, sort=False).with_only_columns(rt.model.id).limit(cap + 1).subquery()
+    stmt = build(session, actor, rt, p, sort=False, counting=True)
+    inner = stmt.with_only_columns(rt.model.id).limit(cap + 1).subquery()
     n = session.scalar(select(func.count()).select_from(inner)) or 0
     return (cap, True) if n > cap else (n, False)
 

@@ -162,7 +162,7 @@ def _match_sqlite(element: _Match, compiler: Any, **kw: Any) -> str:
     if element.plan == 'join':
         # '+ 0' keeps FTS5 from being asked for one rowid at a time: it drives, the table is looked up by id
         joined = element.id_column == _fts_from(element.table).c.rowid + 0
-        return f'{compiler.process(joined, **kw)} AND {fts} MATCH {query}'
+        return f'({compiler.process(joined, **kw)} AND {fts} MATCH {query})'
     row_id = compiler.process(element.id_column, **kw)
     if element.plan == 'fetch':
         return f'{row_id} IN ({matches})'
@@ -192,7 +192,8 @@ def _mysql_indexed(token: str) -> bool:
 class Use:
     """What a list wants of its search, by which SQLite's plan is chosen (`_plan`)."""
 
-    sorted_page: bool = False  # a page in the list's order; else every match in any order (a count)
+    sorted_page: bool = False  # a page in the list's order
+    counting: bool = False  # the statement is counted as it is, at the top (a count may join the index)
     newest_rows: int = 0  # the page lies within the first `newest_rows` of an order newest first (ids down)
     filtered: bool = False  # other conditions than the reader's visibility narrow the rows
     few: bool = False  # one of them few rows meet, with an index: an unfinished state, a date range, 'mine'
@@ -296,12 +297,13 @@ NEWEST_ROWS = WALK_FROM // 8
 def _plan(session: Any, table: str, query: str, use: Use) -> tuple[str, int | None]:
     """SQLite's use of the matches (see `_Match`) and the id above which the newest are (or None).
 
-    A count of every row a reader sees joins the index, which reads its matches only as far as the cap
-    (two common words at a million hiccups: 5 ms against 18 to build the set of 54,000 matches first).
-    A count that a condition few rows meet narrows tests those rows against the matches where they are
-    many (the open ones: 15 ms against 78), and looks the matches up otherwise, as it does for other
-    filters (a department's rows are more than the matches: testing them took longer)."""
-    if not use.sorted_page and not use.filtered:
+    A count of every row a reader sees (`Use.counting`: the statement is counted as it is) joins the
+    index, which reads its matches only as far as the cap (two common words at a million hiccups: 5 ms
+    against 18 to build the set of 54,000 matches first). Where a condition few rows meet narrows the
+    rows and the matches are many, those rows are tested against the matches (the open ones: 15 ms
+    against 78 to look the matches up); otherwise the matches are looked up, as for other filters (a
+    department's rows are more than the matches: testing them took longer)."""
+    if use.counting and not use.filtered:
         return 'join', None
     if not use.sorted_page and not use.few:
         return 'fetch', None
@@ -349,7 +351,7 @@ def _full_sqlite(element: _FullText, compiler: Any, **kw: Any) -> str:
         element.id_column, element.table, element.columns, terms, element.plan, element.named, element.newer_than
     )
     exact = [clause for _, clause, punctuated in element.parts if punctuated]
-    return compiler.process(and_(match, *exact), **kw)
+    return compiler.process(and_(match, *exact).self_group(), **kw)  # one condition under NOT or OR too
 
 
 @compiles(_FullText, 'mysql')
@@ -367,14 +369,14 @@ def _full_mysql(element: _FullText, compiler: Any, **kw: Any) -> str:
         if punctuated or not tokens or not all(_mysql_indexed(tok) for tok in tokens)
     ]
     if not any(terms):
-        return compiler.process(and_(*[clause for _, clause, _ in element.parts]), **kw)
+        return compiler.process(and_(*[clause for _, clause, _ in element.parts]).self_group(), **kw)
     match = _Match(element.id_column, element.table, element.columns, [t for t in terms if t])
-    return compiler.process(and_(match, *likes), **kw)
+    return compiler.process(and_(match, *likes).self_group(), **kw)
 
 
 @compiles(_FullText)
 def _full_other(element: _FullText, compiler: Any, **kw: Any) -> str:
-    return compiler.process(and_(*[clause for _, clause, _ in element.parts]), **kw)
+    return compiler.process(and_(*[clause for _, clause, _ in element.parts]).self_group(), **kw)
 
 
 # ---- schema: used by the migration, and by batch migrations that recreate a table ----

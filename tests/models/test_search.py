@@ -194,9 +194,9 @@ def test_a_search_inside_a_write_that_rolls_back_keeps_nothing(lab: Lab, fresh_n
     assert titles(lab, 'haemo') == {'Haemolysed samples', 'Haemoglobin analyser'}
 
 
-def plan_sql(lab: Lab, params: ListParams, *, sort: bool = True) -> str:  # noqa: F811
+def plan_sql(lab: Lab, params: ListParams, **kw) -> str:  # noqa: F811
     with db.session() as s:
-        stmt = query.build(s, lab.manager, Hiccups, params, sort=sort)
+        stmt = query.build(s, lab.manager, Hiccups, params, **kw)
         return str(stmt.compile(s.get_bind(), compile_kwargs={'literal_binds': True}))
 
 
@@ -269,4 +269,21 @@ def test_counts_hold_visibility_and_filters_in_every_plan(lab: Lab, hiccups, mon
     assert [seen['manager', 'haemolysed', (), False, ''], seen['other_staff', 'haemolysed', (), False, '']] == [3, 1]
     assert seen['staff', 'haemolysed', (), True, ''] == 2  # their own: the first and the secret one
     if db.engine().dialect.name == 'sqlite':
-        assert 'FROM hiccups, hiccups_fts' in plan_sql(lab, ListParams(q='haemolysed'), sort=False)
+        assert 'FROM hiccups, hiccups_fts' in plan_sql(lab, ListParams(q='haemolysed'), sort=False, counting=True)
+        assert 'hiccups_fts.rowid' not in plan_sql(lab, ListParams(q='haemolysed'), sort=False)  # may be nested
+
+
+@pytest.mark.parametrize('q', ['sysmex XN-1000', 'haemo'])
+def test_the_search_clause_holds_its_meaning_inside_not_and_or(lab: Lab, hiccups, q: str):  # noqa: F811
+    """`search_clause` is one condition wherever a caller puts it: under NOT it is every other hiccup."""
+    from sqlalchemy import not_, or_, select
+
+    from models.hiccups import Hiccup
+
+    with db.session() as s:
+        clause = query.search_clause(Hiccups, q, s)
+        inside = set(s.scalars(select(Hiccup.title).where(clause)))
+        outside = set(s.scalars(select(Hiccup.title).where(not_(clause))))
+        either = set(s.scalars(select(Hiccup.title).where(or_(clause, Hiccup.title == TEXTS['fridge'][0]))))
+    assert len(inside) == 1 and not inside & outside and len(inside | outside) == len(TEXTS)
+    assert either == inside | {TEXTS['fridge'][0]}
