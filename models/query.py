@@ -214,10 +214,13 @@ def _sorted(rt: type[RecordType], stmt: Select[Any], sort: str) -> Select[Any]:
 
 def result_key(session: Session, actor: Actor, rt: type[RecordType], p: ListParams) -> tuple:
     """Equal for two readers exactly when their page and count are the same rows: the SELECT as the
-    database gets it (visibility rule included) with its values, and the page."""
+    database gets it (visibility rule included) with its values, and the page. A search is keyed by
+    its words: its SQL depends on the index (`models.search`: the words named, the plan), which would
+    be read for the key alone, while the rows it finds depend on the words only."""
     return (
         rt.slug,
-        *statement_key(session, build(session, actor, rt, p)),
+        *statement_key(session, build(session, actor, rt, dataclasses.replace(p, q=''))),
+        tuple(p.q.split()),
         p.page,
         p.per_page,
         tuple(p.visible_columns(rt)),

@@ -101,11 +101,11 @@ def fulltext_index(table: str) -> str:
 
 class _Match(ColumnElement[bool]):
     """Rows of `table` whose search fields hold every term: rendered per dialect (see the module doc).
-    On SQLite `plan` says how the matches are used (`_plan`):
+    On SQLite `how.plan` says how the matches are used (`_plan`):
 
     - ``fetch``: looked up by id, the index driving (``id IN (SELECT rowid … MATCH …)``);
     - ``test``: each row that other indexes give is tested against the set of matches (``+id IN``);
-      with `newer_than`, rows above that id against the set of the matches above it alone, so the
+      with `how.newer_than`, rows above that id against the set of the matches above it alone, so the
       set of every match is built only once the list reaches an older row;
     - ``join``: the index is joined and drives, its matches read one by one (a count stops at its cap).
     """
@@ -120,17 +120,23 @@ class _Match(ColumnElement[bool]):
         table: str,
         columns: Sequence[str],
         terms: Sequence[str],
-        plan: str = 'fetch',
-        named: Mapping[str, Sequence[str]] | None = None,
-        newer_than: int | None = None,
+        how: _How | None = None,
     ) -> None:
         self.id_column = id_column
         self.table = table
         self.columns = tuple(columns)
         self.terms = tuple(terms)
-        self.plan = plan
-        self.named = named  # SQLite: the index's words for a word's start (`_named`)
-        self.newer_than = newer_than
+        self.how = how or _How()
+
+
+@dataclasses.dataclass(frozen=True)
+class _How:
+    """SQLite: how a search uses its index (`_plan`, `_Match`), and the index's words for each
+    searched word's start (`_named`)."""
+
+    plan: str = 'fetch'
+    named: Mapping[str, Sequence[str]] | None = None
+    newer_than: int | None = None
 
 
 @functools.cache
@@ -157,19 +163,20 @@ def _fts_query(terms: Sequence[Sequence[str]], named: Mapping[str, Sequence[str]
 @compiles(_Match, 'sqlite')
 def _match_sqlite(element: _Match, compiler: Any, **kw: Any) -> str:
     fts = fts_table(element.table)
-    query = compiler.process(bindparam(None, _fts_query(element.terms, element.named), unique=True), **kw)
+    how = element.how
+    query = compiler.process(bindparam(None, _fts_query(element.terms, how.named), unique=True), **kw)
     matches = f'SELECT rowid FROM {fts} WHERE {fts} MATCH {query}'
-    if element.plan == 'join':
+    if how.plan == 'join':
         # '+ 0' keeps FTS5 from being asked for one rowid at a time: it drives, the table is looked up by id
         joined = element.id_column == _fts_from(element.table).c.rowid + 0
         return f'({compiler.process(joined, **kw)} AND {fts} MATCH {query})'
     row_id = compiler.process(element.id_column, **kw)
-    if element.plan == 'fetch':
+    if how.plan == 'fetch':
         return f'{row_id} IN ({matches})'
     # '+' keeps SQLite from looking the matches up by id: the indexes of the order and filters drive
-    if element.newer_than is None:
+    if how.newer_than is None:
         return f'+{row_id} IN ({matches})'
-    newer = compiler.process(bindparam(None, element.newer_than, unique=True), **kw)
+    newer = compiler.process(bindparam(None, how.newer_than, unique=True), **kw)
     newest = f'+{row_id} IN ({matches} AND rowid > {newer})'
     return f'CASE WHEN +{row_id} > {newer} THEN {newest} ELSE +{row_id} IN ({matches}) END'
 
@@ -221,8 +228,7 @@ def full_text(
         return _FullText(model.id, table, fields, parts)
     terms = [tokens for tokens, _, _ in parts if tokens]
     named = _named(session, table, {tokens[-1] for tokens in terms})
-    plan, newer_than = _plan(session, table, _fts_query(terms, named), use)
-    return _FullText(model.id, table, fields, parts, plan, named, newer_than)
+    return _FullText(model.id, table, fields, parts, _plan(session, table, _fts_query(terms, named), use, named))
 
 
 #: A word's start ("sample"*) is a prefix query to FTS5, which first merges the lists of every word of the
@@ -294,8 +300,8 @@ WALK_FROM = 2000
 NEWEST_ROWS = WALK_FROM // 8
 
 
-def _plan(session: Any, table: str, query: str, use: Use) -> tuple[str, int | None]:
-    """SQLite's use of the matches (see `_Match`) and the id above which the newest are (or None).
+def _plan(session: Any, table: str, query: str, use: Use, named: Mapping[str, Sequence[str]]) -> _How:
+    """SQLite's use of the matches (see `_Match`) and, newest first, the id above which the newest are.
 
     A count of every row a reader sees (`Use.counting`: the statement is counted as it is) joins the
     index, which reads its matches only as far as the cap (two common words at a million hiccups: 5 ms
@@ -304,17 +310,17 @@ def _plan(session: Any, table: str, query: str, use: Use) -> tuple[str, int | No
     against 78 to look the matches up); otherwise the matches are looked up, as for other filters (a
     department's rows are more than the matches: testing them took longer)."""
     if use.counting and not use.filtered:
-        return 'join', None
+        return _How('join', named)
     if not use.sorted_page and not use.few:
-        return 'fetch', None
+        return _How('fetch', named)
     newest_first = use.sorted_page and 0 < use.newest_rows <= NEWEST_ROWS
     fts = fts_table(table)
     order = 'ORDER BY rowid DESC' if newest_first else ''  # FTS5 reads backwards a little slower
     probe = text(f'SELECT rowid FROM {fts} WHERE {fts} MATCH :q {order} LIMIT 1 OFFSET :n')
     beyond = session.execute(probe, {'q': query, 'n': WALK_FROM}).scalar()  # newest first: the oldest of the newest
     if beyond is None:
-        return 'fetch', None
-    return 'test', (beyond if newest_first else None)
+        return _How('fetch', named)
+    return _How('test', named, beyond if newest_first else None)
 
 
 class _FullText(ColumnElement[bool]):
@@ -330,26 +336,21 @@ class _FullText(ColumnElement[bool]):
         table: str,
         columns: Sequence[str],
         parts: list[tuple],
-        plan: str = 'fetch',
-        named: Mapping[str, Sequence[str]] | None = None,
-        newer_than: int | None = None,
+        how: _How | None = None,
     ) -> None:
         self.id_column, self.table, self.columns = id_column, table, tuple(columns)
         self.parts = parts  # per word: (its tokens, its LIKE clause, whether LIKE must check it)
-        self.plan, self.newer_than = plan, newer_than  # SQLite: how the matches are used (`_plan`)
-        self.named = named  # SQLite: the index's words for a word's start (`_named`)
+        self.how = how or _How()  # SQLite: how the index is used
 
     @property
     def _from_objects(self) -> list[Any]:
-        return [_fts_from(self.table)] if self.plan == 'join' else []
+        return [_fts_from(self.table)] if self.how.plan == 'join' else []
 
 
 @compiles(_FullText, 'sqlite')
 def _full_sqlite(element: _FullText, compiler: Any, **kw: Any) -> str:
     terms = [tokens for tokens, _, _ in element.parts if tokens]
-    match = _Match(
-        element.id_column, element.table, element.columns, terms, element.plan, element.named, element.newer_than
-    )
+    match = _Match(element.id_column, element.table, element.columns, terms, element.how)
     exact = [clause for _, clause, punctuated in element.parts if punctuated]
     return compiler.process(and_(match, *exact).self_group(), **kw)  # one condition under NOT or OR too
 
