@@ -28,7 +28,7 @@ from sqlalchemy import create_engine, func, insert, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
-from models import db, migrate, permissions
+from models import db, migrate, permissions, search
 from models.accounts import Role, User, hash_password, user_roles
 from models.attachments import Attachment
 from models.audit import AuditEntry
@@ -373,6 +373,7 @@ def load(hiccups: int, seed: int, staff_per_department: int, fresh: bool, out=sy
     def flush(conn: Any) -> None:
         if batch_h:
             conn.execute(insert(hic_t), batch_h)
+            search.index_new(conn, 'hiccups', batch_h)  # MariaDB's words table (SQLite: its triggers)
         if batch_a:
             conn.execute(insert(aud_t), batch_a)
         if batch_f:
@@ -415,7 +416,7 @@ def load(hiccups: int, seed: int, staff_per_department: int, fresh: bool, out=sy
         if engine.dialect.name == 'sqlite':
             conn.exec_driver_sql('ANALYZE')
         else:
-            for table in ('hiccups', 'audit_log', 'attachments', 'users'):
+            for table in ('hiccups', search.words_table('hiccups'), 'audit_log', 'attachments', 'users'):
                 conn.exec_driver_sql(f'ANALYZE TABLE {table}')
     analyze_s = time.perf_counter() - analyze_t
     summary_t = time.perf_counter()

@@ -23,7 +23,7 @@ from sqlalchemy.types import Boolean
 from models.accounts import Actor
 from models.engine import RecordType, for_model
 from models.permissions import visible_query
-from models.search import Use, full_text
+from models.search import Use, for_count, full_text
 from models.settings import day_start, get_settings
 from models.values import coerce
 
@@ -111,7 +111,9 @@ def build(
     if p.q.strip():
         few = bool(narrow) or any(isinstance(clause, Rare) for clause in filters)
         newest_rows = _newest_rows(rt, p) if sort else 0
-        use = Use(sort, counting, newest_rows, filtered=bool(filters or narrow), few=few)
+        depth = p.page * p.per_page if sort else 0
+        every = stmt.whereclause is None  # the reader sees every row: no visibility rule, no filter
+        use = Use(sort, counting, newest_rows, filtered=bool(filters or narrow), few=few, depth=depth, every=every)
         stmt = stmt.where(search_clause(rt, p.q, session, use))
     if sort:
         stmt = _sorted(rt, stmt, p.sort)
@@ -260,8 +262,8 @@ def count(
     session: Session, actor: Actor, rt: type[RecordType], p: ListParams, cap: int = COUNT_CAP
 ) -> tuple[int, bool]:
     """How many rows match, counting at most `cap` + 1; returns (count, capped)."""
-    stmt = build(session, actor, rt, p, sort=False, counting=True)
-    inner = stmt.with_only_columns(rt.model.id).limit(cap + 1).subquery()
+    stmt = for_count(build(session, actor, rt, p, sort=False, counting=True).with_only_columns(rt.model.id))
+    inner = stmt.limit(cap + 1).subquery()
     n = session.scalar(select(func.count()).select_from(inner)) or 0
     return (cap, True) if n > cap else (n, False)
 

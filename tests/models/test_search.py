@@ -12,7 +12,7 @@ from sqlalchemy import text
 from models import db, query, records
 from models.hiccups import Hiccups
 from models.query import ListParams
-from models.search import fts_table, include_name
+from models.search import fts_table, include_name, words_of
 from tests.hiccups.conftest import Lab, hiccup_data, lab  # noqa: F401 - the fixture
 
 TEXTS = {
@@ -84,16 +84,20 @@ def test_search_keeps_visibility(lab: Lab, hiccups):  # noqa: F811
     assert seen == {TEXTS['haemolysed'][0]}
 
 
-def test_the_index_exists_and_alembic_leaves_it_alone(database: str, lab: Lab):  # noqa: F811
+def test_the_index_exists_and_alembic_leaves_it_alone(database: str, lab: Lab, hiccups):  # noqa: F811
     with db.engine().connect() as conn:
         if conn.dialect.name == 'sqlite':
             names = {r[0] for r in conn.execute(text("SELECT name FROM sqlite_master WHERE name LIKE 'hiccups_fts%'"))}
             assert {fts_table('hiccups'), 'hiccups_fts_ai', 'hiccups_fts_ad', 'hiccups_fts_au'} <= names
-        else:
-            rows = conn.execute(text("SHOW INDEX FROM hiccups WHERE Index_type = 'FULLTEXT'")).all()
-            assert rows
+        else:  # the words of each hiccup, and InnoDB's FULLTEXT index gone (migration 0014)
+            kept = set(map(tuple, conn.execute(text('SELECT id, word FROM hiccups_words'))))
+            rows = conn.execute(text('SELECT id, reference, title, description FROM hiccups')).all()
+            assert kept == {(row[0], word) for row in rows for word in words_of(row[1:])}
+            assert {'qc', 'at', 'sysmex', 'xn', '1000'} <= {word for _, word in kept}  # short words and stopwords too
+            assert not conn.execute(text("SHOW INDEX FROM hiccups WHERE Index_type = 'FULLTEXT'")).all()
     assert not include_name('hiccups_fts', 'table', {})
     assert not include_name('hiccups_fts_data', 'table', {})
+    assert not include_name('hiccups_words', 'table', {})
     assert not include_name('ix_hiccups_fulltext', 'index', {})
     assert include_name('hiccups', 'table', {})
 
@@ -120,12 +124,18 @@ def test_a_search_with_many_matches_pages_the_same_rows_by_walking_the_order(
     orders = ['', 'title', '-occurred_at']
     fetched = {sort: page(sort) for sort in orders}
     monkeypatch.setattr(search, 'WALK_FROM', 0)  # every search now counts as one with many matches
+    monkeypatch.setattr(search, 'WALK_WORD_FROM', 0)  # MariaDB's: a single word
     walked = {sort: page(sort) for sort in orders}
     assert walked == fetched
     with db.session() as s:
         sql = str(query.build(s, lab.manager, Hiccups, ListParams(q=q)).compile(s.get_bind()))
-    walks = s.get_bind().dialect.name == 'sqlite' and q != 'zzz'  # 'zzz' has no match at all: nothing to walk
-    assert ('+hiccups.id IN' in sql) == walks
+        staff_sql = str(query.build(s, lab.staff, Hiccups, ListParams(q=q)).compile(s.get_bind()))
+    # 'zzz' has no match at all: nothing to walk; MariaDB walks for one word, over every row only
+    if s.get_bind().dialect.name == 'sqlite':
+        assert ('+hiccups.id IN' in sql) == (q != 'zzz')
+    else:
+        assert ('LIMIT 1) IS NOT NULL' in sql) == (q in ('haemolysed', 'QC'))
+        assert 'IS NOT NULL' not in staff_sql
 
 
 @pytest.fixture
@@ -287,3 +297,54 @@ def test_the_search_clause_holds_its_meaning_inside_not_and_or(lab: Lab, hiccups
         either = set(s.scalars(select(Hiccup.title).where(or_(clause, Hiccup.title == TEXTS['fridge'][0]))))
     assert len(inside) == 1 and not inside & outside and len(inside | outside) == len(TEXTS)
     assert either == inside | {TEXTS['fridge'][0]}
+
+
+def mysql_only() -> None:
+    if db.engine().dialect.name == 'sqlite':
+        pytest.skip("MariaDB/MySQL's words table; SQLite keeps its FTS5 index")
+
+
+def test_mariadb_words_follow_writes_inside_the_transaction_and_count_a_hiccup_once(lab: Lab, hiccups, monkeypatch):  # noqa: F811
+    """MariaDB's words table: a new hiccup is found inside the transaction that makes it (InnoDB's
+    FULLTEXT index waited for the commit); a hiccup with several words of the same start is one row
+    in the count that joins the words; a deleted hiccup's words go with it."""
+    from models import search
+    from models.hiccups import Hiccup
+
+    mysql_only()
+    with db.session() as s:
+        h = records.create(s, lab.staff, Hiccups, hiccup_data(lab, title='Centrifuge centrifuged', description='Cé'))
+        s.flush()
+        assert titles(lab, 'centrifug', s) == {'Centrifuge centrifuged'}
+        assert titles(lab, 'ce', s) == {'Centrifuge centrifuged'}  # 'Cé' is 'ce' too
+    for walk_from in (0, 10**6):  # the count joins the words, the page tests or looks them up
+        monkeypatch.setattr(search, 'WALK_FROM', walk_from)
+        with db.session() as s:
+            assert query.count(s, lab.manager, Hiccups, ListParams(q='centrifug')) == (1, False)
+            assert len(query.page(s, lab.manager, Hiccups, ListParams(q='centrifug'))) == 1
+    counting = plan_sql(lab, ListParams(q='centrifug'), sort=False, counting=True)
+    assert 'hiccups_words.word LIKE' in counting and 'FROM hiccups, hiccups_words' in counting
+    with db.session() as s:
+        s.delete(s.get(Hiccup, h.id))
+    with db.engine().connect() as conn:
+        assert not conn.execute(text('SELECT word FROM hiccups_words WHERE id = :id'), {'id': h.id}).all()
+
+
+def test_mariadb_migration_0014_moves_the_words_and_back(lab: Lab, hiccups):  # noqa: F811
+    """Down to 0013 InnoDB's FULLTEXT index answers again; up to 0014 the words table is filled from the
+    hiccups there are, and answers the same."""
+    from alembic import command
+
+    from models import migrate
+
+    mysql_only()
+    before = {q: found(lab, q) for q in ('haemolysed', 'sysmex XN-1000', 'needle thin', hiccups['fridge'])}
+    config = migrate.alembic_config()
+    command.downgrade(config, '0013')
+    with db.engine().connect() as conn:
+        assert conn.execute(text("SHOW INDEX FROM hiccups WHERE Index_type = 'FULLTEXT'")).all()
+        assert 'hiccups_words' not in {r[0] for r in conn.execute(text('SHOW TABLES'))}
+    migrate.upgrade()
+    with db.engine().connect() as conn:
+        assert conn.execute(text('SELECT COUNT(DISTINCT id) FROM hiccups_words')).scalar() == len(TEXTS)
+    assert {q: found(lab, q) for q in before} == before

@@ -65,6 +65,7 @@ def load(
             s.execute(insert(NonConformance.__table__), _rows(sim.ncs))
         if sim.hiccups:
             s.execute(insert(Hiccup.__table__), _rows(sim.hiccups))
+            search.index_new(s.connection(), 'hiccups', sim.hiccups)  # no flush hook here either
             summary.mark_stale(s, {local_day(h['occurred_at']) for h in sim.hiccups})  # no flush hook here
         if sim.actions:
             s.execute(insert(NcAction.__table__), _rows(sim.actions))
@@ -137,10 +138,11 @@ def wipe() -> None:
     engine = db.engine()
     meta = MetaData()
     meta.reflect(engine)
+    words = {search.words_table(t) for t in search.FULLTEXT}  # MariaDB's: a plain table, emptied with the rest
     tables = [
         t
         for t in reversed(meta.sorted_tables)
-        if t.name != 'alembic_version' and search.include_name(t.name, 'table', {})
+        if t.name != 'alembic_version' and (search.include_name(t.name, 'table', {}) or t.name in words)
     ]
     with engine.begin() as conn:
         if engine.dialect.name in ('mysql', 'mariadb'):
