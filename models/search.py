@@ -12,7 +12,7 @@ which reads every row. For the tables in `FULLTEXT` the migration
   (``("sample" OR "samples")``, read from ``<table>_fts_vocab``, `_named`).
 - MariaDB/MySQL: a table of words ``<table>_words`` (one row per word of a row's search fields,
   folded to lower case without accents: `words_of`), kept by the ORM's flush (`_index_flushed`) and by
-  bulk loaders (`index_words`); the search tests, looks up or joins it by each word's start
+  bulk loaders (`index_new`); the search tests, looks up or joins it by each word's start
   (``word LIKE 'haemo%'``, `_plan_words`). It replaced InnoDB's FULLTEXT index (migration 0014), which
   evaluated a whole search before its first row (a common word's page and count 0.2 to 1 s at a million
   hiccups), skipped words under 3 letters and its stopwords, and showed a row only after its commit.
@@ -39,7 +39,7 @@ import unicodedata
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import and_, bindparam, column, event, inspect, table, text
+from sqlalchemy import and_, bindparam, column, delete, event, insert, inspect, table, text, tuple_
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import ColumnElement
@@ -454,46 +454,60 @@ def _full_other(element: _FullText, compiler: Any, **kw: Any) -> str:
 # ---- MariaDB's words table: kept by every write ----
 
 
-def index_words(conn: Any, table: str, rows: Iterable[Sequence[Any]], *, fresh: bool = False) -> None:
-    """Rows given as (id, *their search field values) → their words in the words table, in place of
-    those it held (`fresh`: it held none). MariaDB/MySQL only; SQLite's triggers keep its index."""
-    rows = list(rows)
-    if not rows or conn.dialect.name not in MYSQL:
+def change_words(conn: Any, table: str, gone: Sequence[tuple[int, str]], added: Sequence[tuple[int, str]]) -> None:
+    """(id, word) pairs out of and into the words table of `table`; `gone` may give a word as None: every
+    word of that id. MariaDB/MySQL only; SQLite's triggers keep its index."""
+    if conn.dialect.name not in MYSQL:
         return
-    name = words_table(table)
-    if not fresh:
-        delete = text(f'DELETE FROM {name} WHERE id IN :ids').bindparams(bindparam('ids', expanding=True))
-        conn.execute(delete, {'ids': [row[0] for row in rows]})
-    values = [{'word': word, 'id': row[0]} for row in rows for word in words_of(row[1:])]
-    if values:
-        conn.execute(text(f'INSERT INTO {name} (word, id) VALUES (:word, :id)'), values)
+    words = _words_from(table)
+    every = [row_id for row_id, word in gone if word is None]
+    pairs = [pair for pair in gone if pair[1] is not None]
+    if every:
+        conn.execute(delete(words).where(words.c.id.in_(every)))
+    if pairs:
+        conn.execute(delete(words).where(tuple_(words.c.id, words.c.word).in_(pairs)))
+    if added:
+        conn.execute(insert(words), [{'id': row_id, 'word': word} for row_id, word in added])
 
 
 def index_new(conn: Any, table: str, rows: Iterable[Mapping[str, Any]]) -> None:
     """Rows a bulk loader inserted without the ORM (dicts of their columns, ids included) → their words."""
     fields = FULLTEXT[table]
-    index_words(conn, table, [(row['id'], *(row.get(f) for f in fields)) for row in rows], fresh=True)
+    change_words(conn, table, [], [(row['id'], word) for row in rows for word in words_of(row.get(f) for f in fields)])
 
 
 @event.listens_for(Session, 'after_flush')
 def _index_flushed(session: Session, _context: Any) -> None:
-    """The words of the records this flush inserted, or whose search fields it changed (MariaDB). A
-    deleted record's words go with it (the table's foreign key cascades)."""
+    """The words gained and lost by the records this flush inserted or changed (MariaDB): a raise adds its
+    words, then those of its reference (set once its id is known). A deleted record's words go with it
+    (the table's foreign key cascades)."""
     if session.get_bind().dialect.name not in MYSQL:
         return
-    changed: dict[str, list[tuple]] = {}
+    changes: dict[str, tuple[list, list]] = {}
     for record in (*session.new, *session.dirty):
         name = getattr(getattr(record, '__table__', None), 'name', None)
         fields = FULLTEXT.get(name or '')
-        if fields and (record in session.new or _fields_changed(record, fields)):
-            changed.setdefault(name, []).append((record.id, *(getattr(record, f) for f in fields)))
-    for name, rows in changed.items():
-        index_words(session.connection(), name, rows)
+        if not fields:
+            continue
+        before, after = _words_before_after(record, fields, record in session.new)
+        gone, added = changes.setdefault(name, ([], []))
+        gone += [(record.id, None)] if before is None else [(record.id, w) for w in before - after]
+        added += [(record.id, w) for w in (after if before is None else after - before)]
+    for name, (gone, added) in changes.items():
+        change_words(session.connection(), name, gone, added)
 
 
-def _fields_changed(record: Any, fields: Sequence[str]) -> bool:
-    attrs = inspect(record).attrs
-    return any(attrs[f].history.has_changes() for f in fields)
+def _words_before_after(record: Any, fields: Sequence[str], new: bool) -> tuple[set[str] | None, set[str]]:
+    """The record's words before the flush (None: not known, its old value never loaded) and after."""
+    after = words_of(getattr(record, f) for f in fields)
+    histories = [inspect(record).attrs[f].history for f in fields]
+    if new:
+        return set(), after
+    if not any(h.has_changes() for h in histories):
+        return after, after
+    if any(h.has_changes() and not h.deleted for h in histories):
+        return None, after
+    return words_of((h.deleted or h.unchanged or [None])[0] for h in histories), after
 
 
 def create_words_table(op: Any, table: str) -> None:
@@ -509,7 +523,7 @@ def create_words_table(op: Any, table: str) -> None:
     conn, fields, after = op.get_bind(), FULLTEXT[table], 0
     read = text(f'SELECT id, {", ".join(fields)} FROM {table} WHERE id > :after ORDER BY id LIMIT 5000')
     while rows := conn.execute(read, {'after': after}).all():
-        index_words(conn, table, rows, fresh=True)
+        change_words(conn, table, [], [(row[0], word) for row in rows for word in words_of(row[1:])])
         after = rows[-1][0]
 
 

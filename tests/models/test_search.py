@@ -90,9 +90,7 @@ def test_the_index_exists_and_alembic_leaves_it_alone(database: str, lab: Lab, h
             names = {r[0] for r in conn.execute(text("SELECT name FROM sqlite_master WHERE name LIKE 'hiccups_fts%'"))}
             assert {fts_table('hiccups'), 'hiccups_fts_ai', 'hiccups_fts_ad', 'hiccups_fts_au'} <= names
         else:  # the words of each hiccup, and InnoDB's FULLTEXT index gone (migration 0014)
-            kept = set(map(tuple, conn.execute(text('SELECT id, word FROM hiccups_words'))))
-            rows = conn.execute(text('SELECT id, reference, title, description FROM hiccups')).all()
-            assert kept == {(row[0], word) for row in rows for word in words_of(row[1:])}
+            kept = words_kept()
             assert {'qc', 'at', 'sysmex', 'xn', '1000'} <= {word for _, word in kept}  # short words and stopwords too
             assert not conn.execute(text("SHOW INDEX FROM hiccups WHERE Index_type = 'FULLTEXT'")).all()
     assert not include_name('hiccups_fts', 'table', {})
@@ -299,6 +297,15 @@ def test_the_search_clause_holds_its_meaning_inside_not_and_or(lab: Lab, hiccups
     assert either == inside | {TEXTS['fridge'][0]}
 
 
+def words_kept() -> set[tuple[int, str]]:
+    """MariaDB's words table, checked to hold exactly the words of every hiccup."""
+    with db.engine().connect() as conn:
+        kept = set(map(tuple, conn.execute(text('SELECT id, word FROM hiccups_words'))))
+        rows = conn.execute(text('SELECT id, reference, title, description FROM hiccups')).all()
+    assert kept == {(row[0], word) for row in rows for word in words_of(row[1:])}
+    return kept
+
+
 def mysql_only() -> None:
     if db.engine().dialect.name == 'sqlite':
         pytest.skip("MariaDB/MySQL's words table; SQLite keeps its FTS5 index")
@@ -324,10 +331,16 @@ def test_mariadb_words_follow_writes_inside_the_transaction_and_count_a_hiccup_o
             assert len(query.page(s, lab.manager, Hiccups, ListParams(q='centrifug'))) == 1
     counting = plan_sql(lab, ListParams(q='centrifug'), sort=False, counting=True)
     assert 'hiccups_words.word LIKE' in counting and 'FROM hiccups, hiccups_words' in counting
+    words_kept()
+    with db.session() as s:  # a title set without its old value ever read: every word of the hiccup again
+        record = s.get(Hiccup, h.id)
+        s.expire(record, ['title'])
+        record.title = 'Spun twice'
+    assert titles(lab, 'centrifug') == set() and titles(lab, 'spun') == {'Spun twice'}
+    words_kept()
     with db.session() as s:
         s.delete(s.get(Hiccup, h.id))
-    with db.engine().connect() as conn:
-        assert not conn.execute(text('SELECT word FROM hiccups_words WHERE id = :id'), {'id': h.id}).all()
+    assert (h.id, 'spun') not in words_kept()
 
 
 def test_mariadb_migration_0014_moves_the_words_and_back(lab: Lab, hiccups):  # noqa: F811
