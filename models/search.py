@@ -35,6 +35,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import re
+import time
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
@@ -358,32 +359,72 @@ SIZE_UP_TO = 20_000
 WALK_WORD_FROM = 10_000
 
 
+#: MariaDB: how many of the rarest word's rows tell how many of them hold the other words too
+SAMPLE = 200
+
+
 def _plan_words(session: Any, table: str, words: Sequence[tuple[str]], use: Use) -> _How:
     """MariaDB's use of the words table (see `_Match`).
 
     A count of every row a reader sees joins the rows of the search's rarest word, so that the count
-    stops at its cap (`for_count`): a common word at a million hiccups in 17 to 42 ms, against 38 to 91
-    to collect every match first, and 58 to 305 for InnoDB's FULLTEXT index before.
+    stops at its cap (`for_count`): a common word at a million hiccups in 16 to 36 ms, against 38 to 91
+    to collect every match first, and 53 to 114 for InnoDB's FULLTEXT index before.
 
-    A first page of every row (no visibility rule, no filter) searching one word in more than
+    A first page of every row (no visibility rule, no filter) of a search matching more than
     `WALK_WORD_FROM` rows walks the list's order and tests each row: 2 to 5 ms against 75 to 105 to
     collect and sort the matches. Not where a rule or filter narrows the rows: their matches may be few
     where the word is common (an analyser's name in another department: 2.2 s walking it all). Those,
-    deep pages and searches of several words look the matches up, the database choosing how."""
+    and deep pages, look the matches up, the database choosing how."""
     if use.counting and not use.filtered:
-        return _How('join', driver=_by_size(session, table, words)[0][0])
-    if len(words) > 1 or not (use.sorted_page and use.every and use.depth <= NEWEST_ROWS):
+        return _How('join', driver=_rarest_first(session, table, words)[0][1])
+    if not (use.sorted_page and use.every and use.depth <= NEWEST_ROWS):
         return _How('fetch')
-    probe = text(f'SELECT id FROM {words_table(table)} WHERE word LIKE :w LIMIT 1 OFFSET {WALK_WORD_FROM}')
-    return _How('test') if session.execute(probe, {'w': f'{words[0][0]}%'}).first() is not None else _How('fetch')
+    return _How('test') if _matches_over(session, table, words, WALK_WORD_FROM) else _How('fetch')
 
 
-def _by_size(session: Any, table: str, words: Sequence[tuple[str]]) -> list[tuple[str]]:
-    """The words, rarest first: by their rows in the words table up to `SIZE_UP_TO`, then the longest."""
+def _rarest_first(session: Any, table: str, words: Sequence[tuple[str]]) -> list[tuple[int, str]]:
+    """(its rows in the words table, counted up to `SIZE_UP_TO`; the word) of each word, the rarest
+    first, then the longest. One word is not counted."""
     if len(words) == 1:
-        return list(words)
-    size = text(f'SELECT COUNT(*) FROM (SELECT 1 FROM {words_table(table)} WHERE word LIKE :w LIMIT {SIZE_UP_TO}) t')
-    return sorted(words, key=lambda w: (session.execute(size, {'w': f'{w[0]}%'}).scalar(), -len(w[0])))
+        return [(0, words[0][0])]
+    return sorted(((_size(session, table, word), word) for (word,) in words), key=lambda p: (p[0], -len(p[1])))
+
+
+#: (database, table, word) → (when counted, its rows in the words table up to `SIZE_UP_TO`)
+_SIZES: dict[tuple, tuple[float, int]] = {}
+SIZE_KEPT_FOR = 60.0  # seconds: a size only chooses a plan (4 ms a common word to count)
+
+
+def _size(session: Any, table: str, word: str) -> int:
+    key, now = (db.generation(), table, word), time.monotonic()
+    held = _SIZES.get(key)
+    if held is None or now - held[0] > SIZE_KEPT_FOR:
+        rows = f'SELECT 1 FROM {words_table(table)} WHERE word LIKE :w LIMIT {SIZE_UP_TO}'
+        size = text(f'SELECT COUNT(*) FROM ({rows}) t')
+        if len(_SIZES) > 4096:
+            _SIZES.clear()
+        held = _SIZES[key] = (now, session.execute(size, {'w': f'{word}%'}).scalar() or 0)
+    return held[1]
+
+
+def _matches_over(session: Any, table: str, words: Sequence[tuple[str]], n: int) -> bool:
+    """Whether a search matches more than `n` rows: for one word, read as far as its n-th row; for
+    several, estimated from the rarest word's rows and the share of the first `SAMPLE` of them that
+    hold the others too (two common words never together are then not walked for: the walk would
+    read every row)."""
+    name = words_table(table)
+    if len(words) == 1:
+        probe = text(f'SELECT id FROM {name} WHERE word LIKE :w LIMIT 1 OFFSET {n}')
+        return session.execute(probe, {'w': f'{words[0][0]}%'}).first() is not None
+    (size, rarest), *others = _rarest_first(session, table, words)
+    tests = ' AND '.join(
+        f'(SELECT 1 FROM {name} AS o WHERE o.id = s.id AND o.word LIKE :w{i} LIMIT 1) IS NOT NULL'
+        for i in range(len(others))
+    )
+    sample = text(f'SELECT COUNT(*) FROM (SELECT id FROM {name} WHERE word LIKE :w LIMIT {SAMPLE}) s WHERE {tests}')
+    values = {'w': f'{rarest}%', **{f'w{i}': f'{word}%' for i, (_, word) in enumerate(others)}}
+    hits = session.execute(sample, values).scalar() or 0
+    return size * hits / max(1, min(size, SAMPLE)) > n
 
 
 class _FullText(ColumnElement[bool]):
