@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import math
 import re
 import time
 import unicodedata
@@ -353,12 +354,9 @@ def _plan(session: Any, table: str, query: str, use: Use, named: Mapping[str, Se
 
 #: MariaDB: a word's rows of the words table counted up to this many, to find the rarest word of a search
 SIZE_UP_TO = 20_000
-#: MariaDB: a word in more rows than this is walked for (see `_plan_words`). Testing a row costs a
-#: lookup of the words table (about 5 µs), so the walk pays where a page's rows are near each other: at a
-#: million hiccups a word in 1 % of them fills a page in 2,500 rows walked.
-WALK_WORD_FROM = 10_000
-
-
+#: MariaDB: testing a row of the list's order against the words table (about 5 µs at a million hiccups)
+#: against looking a match up and sorting it (about 3.4 µs): see `_walk_from`
+WALK_COST = 1.5
 #: MariaDB: how many of the rarest word's rows tell how many of them hold the other words too
 SAMPLE = 200
 
@@ -370,8 +368,8 @@ def _plan_words(session: Any, table: str, words: Sequence[tuple[str]], use: Use)
     stops at its cap (`for_count`): a common word at a million hiccups in 16 to 36 ms, against 38 to 91
     to collect every match first, and 53 to 114 for InnoDB's FULLTEXT index before.
 
-    A first page of every row (no visibility rule, no filter) of a search matching more than
-    `WALK_WORD_FROM` rows walks the list's order and tests each row: 2 to 5 ms against 75 to 105 to
+    A first page of every row (no visibility rule, no filter) of a search matching more rows than
+    `_walk_from` walks the list's order and tests each row: 2 to 5 ms against 75 to 105 to
     collect and sort the matches. Not where a rule or filter narrows the rows: their matches may be few
     where the word is common (an analyser's name in another department: 2.2 s walking it all). Those,
     and deep pages, look the matches up, the database choosing how."""
@@ -379,7 +377,15 @@ def _plan_words(session: Any, table: str, words: Sequence[tuple[str]], use: Use)
         return _How('join', driver=_rarest_first(session, table, words)[0][1])
     if not (use.sorted_page and use.every and use.depth <= NEWEST_ROWS):
         return _How('fetch')
-    return _How('test') if _matches_over(session, table, words, WALK_WORD_FROM) else _How('fetch')
+    return _How('test') if _matches_over(session, table, words, _walk_from(session, table, use)) else _How('fetch')
+
+
+def _walk_from(session: Any, table: str, use: Use) -> int:
+    """The matches above which walking the list's order to the page's end is the quicker. A walk reads
+    about depth / share rows, looking the matches up reads share * rows: the walk pays where the share
+    of rows that match exceeds sqrt(WALK_COST * depth / rows), i.e. above sqrt(WALK_COST * depth * rows)
+    matches: the first page of a million hiccups from 6,124 matches (0.6 %), of 100,000 from 1,936."""
+    return math.isqrt(int(WALK_COST * max(use.depth, 1) * _size(session, table, '')))
 
 
 def _rarest_first(session: Any, table: str, words: Sequence[tuple[str]]) -> list[tuple[int, str]]:
@@ -396,14 +402,17 @@ SIZE_KEPT_FOR = 60.0  # seconds: a size only chooses a plan (4 ms a common word 
 
 
 def _size(session: Any, table: str, word: str) -> int:
+    """A word's rows in the words table up to `SIZE_UP_TO`; for the word '', the table's rows (its
+    greatest id: ids are not reused)."""
     key, now = (db.generation(), table, word), time.monotonic()
     held = _SIZES.get(key)
     if held is None or now - held[0] > SIZE_KEPT_FOR:
         rows = f'SELECT 1 FROM {words_table(table)} WHERE word LIKE :w LIMIT {SIZE_UP_TO}'
-        size = text(f'SELECT COUNT(*) FROM ({rows}) t')
+        count = text(f'SELECT COUNT(*) FROM ({rows}) t').bindparams(w=f'{word}%')
+        size = session.execute(count if word else text(f'SELECT MAX(id) FROM {table}')).scalar() or 0
         if len(_SIZES) > 4096:
             _SIZES.clear()
-        held = _SIZES[key] = (now, session.execute(size, {'w': f'{word}%'}).scalar() or 0)
+        held = _SIZES[key] = (now, size)
     return held[1]
 
 

@@ -122,7 +122,7 @@ def test_a_search_with_many_matches_pages_the_same_rows_by_walking_the_order(
     orders = ['', 'title', '-occurred_at']
     fetched = {sort: page(sort) for sort in orders}
     monkeypatch.setattr(search, 'WALK_FROM', 0)  # every search now counts as one with many matches
-    monkeypatch.setattr(search, 'WALK_WORD_FROM', 0)  # MariaDB's: a single word
+    monkeypatch.setattr(search, 'WALK_COST', 0)  # MariaDB's
     walked = {sort: page(sort) for sort in orders}
     assert walked == fetched
     with db.session() as s:
