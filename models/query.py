@@ -94,10 +94,18 @@ def filterable(rt: type[RecordType]) -> list[str]:
 
 
 def build(
-    session: Session, actor: Actor, rt: type[RecordType], p: ListParams, *, sort: bool = True, counting: bool = False
+    session: Session,
+    actor: Actor,
+    rt: type[RecordType],
+    p: ListParams,
+    *,
+    sort: bool = True,
+    counting: bool = False,
+    paged: bool = True,
 ) -> Select[Any]:
     """The SELECT of what the list shows for `actor` (no paging). `counting`: it is only counted, as
-    it is (`count`), which lets a search join its index."""
+    it is (`count`), which lets a search join its index. `paged`: a page of it is read (`p.page`), not
+    every row (an export), which a search plans for."""
     stmt = visible_query(session, actor, rt)
     model = rt.model
     filters = [_filter(rt, name, value) for name, value in p.filters.items()]
@@ -110,10 +118,11 @@ def build(
     stmt = stmt.where(*filters, *narrow)
     if p.q.strip():
         few = bool(narrow) or any(isinstance(clause, Rare) for clause in filters)
-        newest_rows = _newest_rows(rt, p) if sort else 0
-        depth = p.page * p.per_page if sort else 0
+        a_page = sort and paged
+        newest_rows = _newest_rows(rt, p) if a_page else 0
+        depth = p.page * p.per_page if a_page else 0
         every = stmt.whereclause is None  # the reader sees every row: no visibility rule, no filter
-        use = Use(sort, counting, newest_rows, filtered=bool(filters or narrow), few=few, depth=depth, every=every)
+        use = Use(a_page, counting, newest_rows, filtered=bool(filters or narrow), few=few, depth=depth, every=every)
         stmt = stmt.where(search_clause(rt, p.q, session, use))
     if sort:
         stmt = _sorted(rt, stmt, p.sort)

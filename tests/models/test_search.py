@@ -135,6 +135,8 @@ def test_a_search_with_many_matches_pages_the_same_rows_by_walking_the_order(
     else:
         assert ('LIMIT 1) IS NOT NULL' in sql) == walks
         assert 'IS NOT NULL' not in staff_sql
+    assert '+hiccups.id IN' not in plan_sql(lab, ListParams(q=q), paged=False)  # an export reads every row:
+    assert 'LIMIT 1) IS NOT NULL' not in plan_sql(lab, ListParams(q=q), paged=False)  # its matches looked up
 
 
 @pytest.fixture
