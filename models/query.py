@@ -121,8 +121,14 @@ def build(
         a_page = sort and paged
         newest_rows = _newest_rows(rt, p) if a_page else 0
         depth = p.page * p.per_page if a_page else 0
-        every = stmt.whereclause is None  # the reader sees every row: no visibility rule, no filter
-        use = Use(a_page, counting, newest_rows, filtered=bool(filters or narrow), few=few, depth=depth, every=every)
+        unsearched = stmt
+
+        def rows() -> Select[Any]:  # the list's ids in its order without the search: what a walk reads
+            return _sorted(rt, unsearched, p.sort).with_only_columns(rt.model.id, maintain_column_froms=True)
+
+        filtered = bool(filters or narrow)
+        walkable = a_page and _indexed(rt, p.sort)
+        use = Use(a_page, counting, newest_rows, filtered, few, depth, rows if walkable else None)
         stmt = stmt.where(search_clause(rt, p.q, session, use))
     if sort:
         stmt = _sorted(rt, stmt, p.sort)
@@ -150,6 +156,21 @@ def _newest_rows(rt: type[RecordType], p: ListParams) -> int:
     if p.sort:
         return p.page * p.per_page if p.sort == '-created_at' and 'created_at' in rt.fields else 0
     return p.page * p.per_page if _newest_by_default(rt) else 0
+
+
+@functools.cache
+def _indexed(rt: type[RecordType], sort: str) -> bool:
+    """Whether an index gives the list's order (its default, or a column an index starts with, by itself
+    or followed by the id, as the list orders), so that a page can be read by walking it; a reference's
+    order (by the referred record's title) is not."""
+    if not sort:
+        return True
+    name = sort.lstrip('-')
+    if rt.fields[name].kind in ('ref', 'multi'):
+        return False
+    table = rt.model.__table__
+    ordered = ([table.c[name]], [table.c[name], table.c.id])
+    return any(list(index.columns)[:2] in ordered for index in table.indexes)
 
 
 @functools.cache

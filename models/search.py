@@ -34,14 +34,13 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import math
 import re
 import time
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import and_, bindparam, column, delete, event, insert, inspect, table, text, tuple_
+from sqlalchemy import and_, bindparam, column, delete, event, insert, inspect, select, table, text, tuple_
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import ColumnElement
@@ -150,7 +149,8 @@ def for_count(stmt: Any) -> Any:
     search = joined[0]
     froms = {getattr(item, 'name', None): item for item in stmt.get_final_froms()}
     if search.table in ID_INDEX and search.table in froms and not _mysql_terms(search.parts)[1]:
-        stmt = stmt.with_hint(froms[search.table], f'FORCE INDEX ({ID_INDEX[search.table]})', 'mysql')
+        for dialect in MYSQL:  # a mariadb:// URL's dialect is 'mariadb'
+            stmt = stmt.with_hint(froms[search.table], f'FORCE INDEX ({ID_INDEX[search.table]})', dialect)
     return stmt
 
 
@@ -228,7 +228,8 @@ class Use:
     filtered: bool = False  # other conditions than the reader's visibility narrow the rows
     few: bool = False  # one of them few rows meet, with an index: an unfinished state, a date range, 'mine'
     depth: int = 0  # a sorted page: the rows up to its end
-    every: bool = False  # nothing narrows the rows: no visibility rule, no filter
+    #: a sorted page: the SELECT of the list's ids in its order without the search (the rows a walk reads)
+    rows: Callable[[], Any] | None = dataclasses.field(default=None, compare=False)
 
 
 def full_text(
@@ -354,11 +355,11 @@ def _plan(session: Any, table: str, query: str, use: Use, named: Mapping[str, Se
 
 #: MariaDB: a word's rows of the words table counted up to this many, to find the rarest word of a search
 SIZE_UP_TO = 20_000
-#: MariaDB: testing a row of the list's order against the words table (about 5 µs at a million hiccups)
-#: against looking a match up and sorting it (about 3.4 µs): see `_walk_from`
-WALK_COST = 1.5
-#: MariaDB: how many of the rarest word's rows tell how many of them hold the other words too
-SAMPLE = 200
+#: MariaDB: a first page walks its list's order where, among the first `WALK_SAMPLE` rows of that order,
+#: at least `WALK_HITS` match and enough for the page to need at most `WALK_ROWS` rows (see `_plan_words`)
+WALK_SAMPLE = 2000
+WALK_HITS = 3
+WALK_ROWS = 5000
 
 
 def _plan_words(session: Any, table: str, words: Sequence[tuple[str]], use: Use) -> _How:
@@ -368,31 +369,29 @@ def _plan_words(session: Any, table: str, words: Sequence[tuple[str]], use: Use)
     stops at its cap (`for_count`): a common word at a million hiccups in 16 to 36 ms, against 38 to 91
     to collect every match first, and 53 to 114 for InnoDB's FULLTEXT index before.
 
-    A first page of every row (no visibility rule, no filter) of a search matching more rows than
-    `_walk_from` walks the list's order and tests each row: 2 to 5 ms against 75 to 105 to
-    collect and sort the matches. Not where a rule or filter narrows the rows: their matches may be few
-    where the word is common (an analyser's name in another department: 2.2 s walking it all). Those,
+    A first page walks the list's order and tests each row (a lookup of the words table, about 5 µs)
+    where the rows it would read first match often enough: 2 to 5 ms for a common word, against 75 to 105
+    to collect and sort the matches. The first `WALK_SAMPLE` rows of the order are tested to tell, as far
+    as the matches needed (a common word: 1 to 3 ms), where the rarest word has `WALK_FROM` rows at all:
+    a common word can be rare among the rows a reader or filter leaves (an analyser's name, common in
+    one department and absent in a staff member's own: walking all their rows took 2.2 s). Other lists,
     and deep pages, look the matches up, the database choosing how."""
     if use.counting and not use.filtered:
         return _How('join', driver=_rarest_first(session, table, words)[0][1])
-    if not (use.sorted_page and use.every and use.depth <= NEWEST_ROWS):
+    if not (use.sorted_page and use.rows is not None and use.depth <= NEWEST_ROWS):
         return _How('fetch')
-    return _How('test') if _matches_over(session, table, words, _walk_from(session, table, use)) else _How('fetch')
-
-
-def _walk_from(session: Any, table: str, use: Use) -> int:
-    """The matches above which walking the list's order to the page's end is the quicker. A walk reads
-    about depth / share rows, looking the matches up reads share * rows: the walk pays where the share
-    of rows that match exceeds sqrt(WALK_COST * depth / rows), i.e. above sqrt(WALK_COST * depth * rows)
-    matches: the first page of a million hiccups from 6,124 matches (0.6 %), of 100,000 from 1,936."""
-    return math.isqrt(int(WALK_COST * max(use.depth, 1) * _size(session, table, '')))
+    if _rarest_first(session, table, words)[0][0] < WALK_FROM:  # few matches anywhere: looked up at once
+        return _How('fetch')
+    needed = max(WALK_HITS, -(-use.depth * WALK_SAMPLE // WALK_ROWS))  # matches among the sample
+    sample = use.rows().limit(WALK_SAMPLE).subquery()
+    tests = _Match(sample.c.id, table, (), words, _How('test'))
+    probe = select(sample.c.id).where(tests).limit(1).offset(needed - 1)  # stops at the needed match
+    return _How('test') if session.execute(probe).first() is not None else _How('fetch')
 
 
 def _rarest_first(session: Any, table: str, words: Sequence[tuple[str]]) -> list[tuple[int, str]]:
     """(its rows in the words table, counted up to `SIZE_UP_TO`; the word) of each word, the rarest
-    first, then the longest. One word is not counted."""
-    if len(words) == 1:
-        return [(0, words[0][0])]
+    first, then the longest."""
     return sorted(((_size(session, table, word), word) for (word,) in words), key=lambda p: (p[0], -len(p[1])))
 
 
@@ -402,38 +401,16 @@ SIZE_KEPT_FOR = 60.0  # seconds: a size only chooses a plan (4 ms a common word 
 
 
 def _size(session: Any, table: str, word: str) -> int:
-    """A word's rows in the words table up to `SIZE_UP_TO`; for the word '', the table's rows (its
-    greatest id: ids are not reused)."""
+    """A word's rows in the words table, counted up to `SIZE_UP_TO`."""
     key, now = (db.generation(), table, word), time.monotonic()
     held = _SIZES.get(key)
     if held is None or now - held[0] > SIZE_KEPT_FOR:
         rows = f'SELECT 1 FROM {words_table(table)} WHERE word LIKE :w LIMIT {SIZE_UP_TO}'
-        count = text(f'SELECT COUNT(*) FROM ({rows}) t').bindparams(w=f'{word}%')
-        size = session.execute(count if word else text(f'SELECT MAX(id) FROM {table}')).scalar() or 0
+        size = session.execute(text(f'SELECT COUNT(*) FROM ({rows}) t'), {'w': f'{word}%'}).scalar() or 0
         if len(_SIZES) > 4096:
             _SIZES.clear()
         held = _SIZES[key] = (now, size)
     return held[1]
-
-
-def _matches_over(session: Any, table: str, words: Sequence[tuple[str]], n: int) -> bool:
-    """Whether a search matches more than `n` rows: for one word, read as far as its n-th row; for
-    several, estimated from the rarest word's rows and the share of the first `SAMPLE` of them that
-    hold the others too (two common words never together are then not walked for: the walk would
-    read every row)."""
-    name = words_table(table)
-    if len(words) == 1:
-        probe = text(f'SELECT id FROM {name} WHERE word LIKE :w LIMIT 1 OFFSET {n}')
-        return session.execute(probe, {'w': f'{words[0][0]}%'}).first() is not None
-    (size, rarest), *others = _rarest_first(session, table, words)
-    tests = ' AND '.join(
-        f'(SELECT 1 FROM {name} AS o WHERE o.id = s.id AND o.word LIKE :w{i} LIMIT 1) IS NOT NULL'
-        for i in range(len(others))
-    )
-    sample = text(f'SELECT COUNT(*) FROM (SELECT id FROM {name} WHERE word LIKE :w LIMIT {SAMPLE}) s WHERE {tests}')
-    values = {'w': f'{rarest}%', **{f'w{i}': f'{word}%' for i, (_, word) in enumerate(others)}}
-    hits = session.execute(sample, values).scalar() or 0
-    return size * hits / max(1, min(size, SAMPLE)) > n
 
 
 class _FullText(ColumnElement[bool]):
@@ -467,7 +444,8 @@ def _full_sqlite(element: _FullText, compiler: Any, **kw: Any) -> str:
     terms = [tokens for tokens, _, _ in element.parts if tokens]
     match = _Match(element.id_column, element.table, element.columns, terms, element.how)
     exact = [clause for _, clause, punctuated in element.parts if punctuated]
-    return compiler.process(and_(match, *exact).self_group(), **kw)  # one condition under NOT or OR too
+    # one condition under NOT or OR too (but for the 'join' plan, which only a count asks for, at the top)
+    return compiler.process(and_(match, *exact).self_group(), **kw)
 
 
 @compiles(_FullText, 'mysql')
@@ -564,17 +542,22 @@ def create_words_table(op: Any, table: str) -> None:
     """MariaDB/MySQL: the words table of `table`, filled from its rows (a million hiccups: about 22
     million words, 3 minutes). Binary collation: words are folded already, and compared as bytes."""
     name = words_table(table)
+    op.execute(f'DROP TABLE IF EXISTS {name}')  # left by a run that failed: MariaDB's DDL is not rolled back
     op.execute(
         f'CREATE TABLE {name} ('
         f'word VARCHAR({WORD_MAX}) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL, id INTEGER NOT NULL, '
         f'PRIMARY KEY (word, id), KEY ix_{name}_id (id, word), '
         f'CONSTRAINT fk_{name}_id FOREIGN KEY (id) REFERENCES {table} (id) ON DELETE CASCADE) ENGINE=InnoDB'
     )
-    conn, fields, after = op.get_bind(), FULLTEXT[table], 0
+    fields, after = FULLTEXT[table], 0
     read = text(f'SELECT id, {", ".join(fields)} FROM {table} WHERE id > :after ORDER BY id LIMIT 5000')
-    while rows := conn.execute(read, {'after': after}).all():
-        change_words(conn, table, [], [(row[0], word) for row in rows for word in words_of(row[1:])])
-        after = rows[-1][0]
+    # a transaction per 5,000 rows (110,000 words), on a connection of its own: all of them in the
+    # migration's one transaction would exceed the locks a default 128 MB buffer pool holds
+    with op.get_bind().engine.connect() as conn:
+        while rows := conn.execute(read, {'after': after}).all():
+            change_words(conn, table, [], [(row[0], word) for row in rows for word in words_of(row[1:])])
+            conn.commit()
+            after = rows[-1][0]
 
 
 # ---- schema: used by the migration, and by batch migrations that recreate a table ----
