@@ -366,7 +366,7 @@ def _plan_words(session: Any, table: str, words: Sequence[tuple[str]], use: Use)
     """MariaDB's use of the words table (see `_Match`).
 
     A count of every row a reader sees joins the rows of the search's rarest word, so that the count
-    stops at its cap (`for_count`): a common word at a million hiccups in 16 to 36 ms, against 38 to 91
+    stops at its cap (`for_count`): a common word at a million hiccups in 16 to 41 ms, against 38 to 91
     to collect every match first, and 53 to 114 for InnoDB's FULLTEXT index before.
 
     A first page walks the list's order and tests each row (a lookup of the words table, about 5 µs)
